@@ -1,0 +1,95 @@
+"""The demo cooperative: a Lai Châu collective selling rice, tea, honey, ginseng, sweet potato."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from api.accounts.models import Role, User
+from api.accounts.schemas import UserCreate
+from api.accounts.service import create_user, issue_token
+from api.catalogue.models import Variant
+from api.catalogue.schemas import ProductCreate
+from api.catalogue.service import create_product
+from api.cooperatives.models import Cooperative
+from api.cooperatives.schemas import CollectionPoint, CooperativeCreate
+from api.cooperatives.service import create_cooperative
+
+DEMO_COOP = CooperativeCreate(
+    name="HTX Nông sản Bình Lư",
+    phone="0912345678",
+    address=CollectionPoint(
+        province="Lai Châu", ward="Xã Bình Lư", street="Bản Bình Lư, điểm tập kết"
+    ),
+)
+
+DEMO_PRODUCTS: list[dict[str, object]] = [
+    {"name": "Gạo Séng Cù Bình Lư", "category": "rice", "certifications": ["vietgap"],
+     "ocop_stars": 4,
+     "variants": [{"sku": "SENGCU-2KG", "unit_label": "túi 2 kg", "net_weight_g": 2000,
+                   "shipping_weight_g": 2100, "price_vnd": 70000, "stock_on_hand": 1500},
+                  {"sku": "SENGCU-5KG", "unit_label": "túi 5 kg", "net_weight_g": 5000,
+                   "shipping_weight_g": 5200, "price_vnd": 165000, "stock_on_hand": 600}]},
+    {"name": "Gạo ST25 Lai Châu", "category": "rice", "variants": [
+        {"sku": "ST25-5KG", "unit_label": "túi 5 kg", "net_weight_g": 5000,
+         "shipping_weight_g": 5200, "price_vnd": 180000, "stock_on_hand": 400}]},
+    {"name": "Chè Shan tuyết Tả Phìn", "category": "tea", "ocop_stars": 3, "variants": [
+        {"sku": "CHE-SHAN-200G", "unit_label": "hộp 200 g", "net_weight_g": 200,
+         "shipping_weight_g": 300, "price_vnd": 150000, "stock_on_hand": 800}]},
+    {"name": "Mật ong hoa rừng", "category": "honey", "certifications": ["organic"], "variants": [
+        {"sku": "MATONG-500G", "unit_label": "hũ 500 g", "net_weight_g": 500,
+         "shipping_weight_g": 800, "price_vnd": 220000, "stock_on_hand": 300}]},
+    {"name": "Sâm Lai Châu", "category": "ginseng", "perishable": True, "variants": [
+        {"sku": "SAM-LC-100G", "unit_label": "hộp 100 g củ tươi", "net_weight_g": 100,
+         "shipping_weight_g": 250, "price_vnd": 3500000, "stock_on_hand": 50}]},
+    {"name": "Khoai lang Bình Lư", "category": "vegetables", "perishable": True, "variants": [
+        {"sku": "KHOAI-3KG", "unit_label": "thùng 3 kg", "net_weight_g": 3000,
+         "shipping_weight_g": 3300, "price_vnd": 60000, "stock_on_hand": 1000}]},
+]  # fmt: skip
+
+DEMO_ADMIN_EMAIL = "admin@demo.phien.vn"
+DEMO_SELLER_EMAIL = "seller@demo.phien.vn"
+
+
+async def _user(session: AsyncSession, email: str, role: Role, coop_id: int | None) -> int:
+    existing = (
+        await session.execute(select(col(User.id)).where(col(User.email) == email))
+    ).scalar()
+    if existing is not None:
+        return int(existing)
+    user = await create_user(
+        session, None, UserCreate(email=email, role=role, cooperative_id=coop_id, full_name="Demo")
+    )
+    assert user.id is not None
+    return user.id
+
+
+async def seed_demo(session: AsyncSession) -> tuple[int, str]:
+    """Create what is missing of the demo data; return the coop id and a fresh admin token."""
+    coop_id = (
+        await session.execute(
+            select(col(Cooperative.id)).where(col(Cooperative.name) == DEMO_COOP.name)
+        )
+    ).scalar()
+    if coop_id is None:
+        coop = await create_cooperative(session, None, DEMO_COOP)
+        assert coop.id is not None
+        coop_id = coop.id
+    have = set(
+        (
+            await session.execute(
+                select(col(Variant.sku)).where(col(Variant.cooperative_id) == coop_id)
+            )
+        ).scalars()
+    )
+    for spec in DEMO_PRODUCTS:
+        product = ProductCreate.model_validate(
+            {**spec, "cooperative_id": coop_id, "status": "active"}
+        )
+        if not any(v.sku in have for v in product.variants):
+            await create_product(session, None, product)
+    admin_id = await _user(session, DEMO_ADMIN_EMAIL, Role.ADMIN, None)
+    await _user(session, DEMO_SELLER_EMAIL, Role.SELLER, int(coop_id))
+    token = await issue_token(session, admin_id, name="demo")
+    return int(coop_id), token

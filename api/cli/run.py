@@ -1,0 +1,62 @@
+"""Long-running modes: API, worker, or both in one process (`phien serve`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import uvicorn
+
+from api.core.config import Settings
+from api.main import create_app
+from workers.settings import create_worker
+
+log = logging.getLogger(__name__)
+
+
+def _server(settings: Settings) -> uvicorn.Server:
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        timeout_graceful_shutdown=10,
+    )
+    return uvicorn.Server(config)
+
+
+async def run_api(settings: Settings) -> None:
+    """Serve HTTP until SIGINT/SIGTERM."""
+    await _server(settings).serve()
+
+
+async def run_worker(*, burst: bool) -> None:
+    """Process jobs until stopped (or, with burst, until the queue is empty)."""
+    worker = create_worker(burst=burst)
+    try:
+        await worker.async_run()
+    finally:
+        await worker.close()
+
+
+async def run_serve(settings: Settings, *, with_simulators: bool) -> None:
+    """API and one worker in the same event loop; the API's signal handling stops both."""
+    server = _server(settings)
+    worker = create_worker(handle_signals=False)
+    worker_task = asyncio.create_task(worker.async_run())
+    async with contextlib.AsyncExitStack() as stack:
+        if with_simulators:
+            from api.cli.simulators import start_simulators
+
+            await start_simulators(stack, settings)
+        log.info("serving", extra={"url": f"http://{settings.host}:{settings.port}"})
+        try:
+            await server.serve()
+        finally:
+            worker_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker_task
+            await worker.close()

@@ -1,0 +1,83 @@
+"""One typed settings object, read from the environment."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev", "placeholder"})
+
+SECRET_FIELDS = (
+    "tiktok_shop_app_secret",
+    "shopee_partner_key",
+    "viettel_post_password",
+    "viettel_post_webhook_secret",
+    "ghn_token",
+    "stripe_api_key",
+    "stripe_webhook_secret",
+)
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    # Unset means "start the embedded PostgreSQL / Redis under var_dir".
+    database_url: str | None = None
+    redis_url: str | None = None
+    var_dir: Path = Path("var")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+    db_pool_size: int = 10
+    db_max_overflow: int = 20
+    max_body_bytes: int = 1_000_000
+
+    tiktok_shop_api_base: str = "https://open-api.tiktokglobalshop.com"
+    tiktok_shop_auth_base: str = "https://auth.tiktok-shops.com"
+    tiktok_shop_app_key: str = ""
+    tiktok_shop_app_secret: SecretStr = SecretStr("")
+    shopee_api_base: str = "https://partner.shopeemobile.com"
+    shopee_partner_id: int = 0
+    shopee_partner_key: SecretStr = SecretStr("")
+    viettel_post_api_base: str = "https://partner.viettelpost.vn"
+    viettel_post_username: str = ""
+    viettel_post_password: SecretStr = SecretStr("")
+    viettel_post_webhook_secret: SecretStr = SecretStr("")
+    ghn_api_base: str = "https://online-gateway.ghn.vn"
+    ghn_token: SecretStr = SecretStr("")
+    ghn_shop_id: int = 0
+    stripe_api_base: str = "https://api.stripe.com"
+    stripe_api_key: SecretStr = SecretStr("")
+    stripe_webhook_secret: SecretStr = SecretStr("")
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_in_production(self) -> Settings:
+        if self.environment != "production":
+            return self
+        weak = [
+            name
+            for name in SECRET_FIELDS
+            if getattr(self, name).get_secret_value().strip().lower() in PLACEHOLDER_SECRETS
+        ]
+        if weak:
+            raise ValueError(
+                "refusing to start in production with placeholder secrets: " + ", ".join(weak)
+            )
+        if self.database_url is None or self.redis_url is None:
+            raise ValueError(
+                "production needs DATABASE_URL and REDIS_URL; embedded servers are for dev"
+            )
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,62 @@
+"""FastAPI dependencies: the request's session, the authenticated actor, pagination."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Query, Request, status
+
+from api.accounts.scope import Actor
+from api.accounts.service import authenticate
+from api.core.db import Database, PhienSession
+from api.core.schemas import PageParams
+
+
+def get_database(request: Request) -> Database:
+    """The process's Database, built in the lifespan."""
+    db: Database = request.app.state.db
+    return db
+
+
+async def get_session(
+    db: Annotated[Database, Depends(get_database)],
+) -> AsyncIterator[PhienSession]:
+    """A session for this request; the endpoint commits, anything else is rolled back."""
+    async with db.session() as session:
+        yield session
+
+
+SessionDep = Annotated[PhienSession, Depends(get_session)]
+
+_UNAUTHORISED = HTTPException(
+    status_code=status.HTTP_401_UNAUTHORIZED,
+    detail="missing or invalid bearer token",
+    headers={"WWW-Authenticate": "Bearer"},
+)
+
+
+async def get_actor(request: Request, session: SessionDep) -> Actor:
+    """The user behind `Authorization: Bearer <token>`, else 401."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _UNAUTHORISED
+    actor = await authenticate(session, token.strip())
+    if actor is None:
+        raise _UNAUTHORISED
+    return actor
+
+
+CurrentActor = Annotated[Actor, Depends(get_actor)]
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> PageParams:
+    """?limit=&offset= validated."""
+    return PageParams(limit=limit, offset=offset)
+
+
+Paging = Annotated[PageParams, Depends(page_params)]

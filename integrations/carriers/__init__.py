@@ -1,0 +1,1 @@
+"""Carrier clients (Viettel Post, GHN) behind one interface; see `base.py`."""

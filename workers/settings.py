@@ -1,0 +1,74 @@
+"""arq worker settings, in one place (see README "Workers" for why each value is what it is)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from arq.connections import RedisSettings
+from arq.worker import Function, Worker, func
+
+from api.core.config import get_settings
+from api.core.embedded import resolve_urls
+from workers import tasks
+from workers.context import shutdown, startup
+from workers.queue import QUEUE_NAME
+from workers.serialization import deserialize, serialize
+
+
+def redis_settings() -> RedisSettings:
+    """Redis for the queue: REDIS_URL, or the embedded server."""
+    settings = get_settings()
+    _, redis_url = resolve_urls(settings.database_url, settings.redis_url, settings.var_dir)
+    return RedisSettings.from_dsn(redis_url)
+
+
+FUNCTIONS: list[Function] = [
+    func(tasks.noop, name="noop", max_tries=3),
+]
+
+
+class WorkerSettings:
+    """Passed to arq's Worker (`phien worker` builds it from these attributes)."""
+
+    functions: ClassVar[list[Function]] = FUNCTIONS
+    cron_jobs: ClassVar[list[Any]] = []
+    queue_name = QUEUE_NAME
+    on_startup = startup
+    on_shutdown = shutdown
+    job_serializer = serialize
+    job_deserializer = deserialize
+    # Results are never read: every outcome we care about is a database row.
+    keep_result = 0
+    health_check_interval = 30
+    # Enough concurrency to overlap carrier/platform latency on two cores, few enough that
+    # the database pool (10 + 20 overflow) is not exhausted.
+    max_jobs = 50
+    job_timeout = 60
+    max_tries = 5
+    # Let in-flight jobs finish on SIGTERM; a job cut short runs again (jobs are idempotent).
+    graceful_shutdown_timeout = 30
+    allow_abort_jobs = False
+
+
+def create_worker(
+    *, burst: bool = False, handle_signals: bool = True, redis: RedisSettings | None = None
+) -> Worker:
+    """An arq Worker built from WorkerSettings (used by `phien worker`, `phien serve`, tests)."""
+    return Worker(
+        functions=WorkerSettings.functions,
+        cron_jobs=WorkerSettings.cron_jobs,
+        queue_name=WorkerSettings.queue_name,
+        redis_settings=redis or redis_settings(),
+        on_startup=WorkerSettings.on_startup,
+        on_shutdown=WorkerSettings.on_shutdown,
+        job_serializer=WorkerSettings.job_serializer,
+        job_deserializer=WorkerSettings.job_deserializer,
+        keep_result=WorkerSettings.keep_result,
+        health_check_interval=WorkerSettings.health_check_interval,
+        max_jobs=WorkerSettings.max_jobs,
+        job_timeout=WorkerSettings.job_timeout,
+        max_tries=WorkerSettings.max_tries,
+        burst=burst,
+        handle_signals=handle_signals,
+        poll_delay=0.05 if burst else 0.5,
+    )
