@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            await redis.close()
+            await redis.aclose()
             await db.dispose()
 
     app = FastAPI(

@@ -8,7 +8,7 @@ from typing import Any, TypedDict
 import httpx
 from arq.connections import ArqRedis
 
-from api.core.config import get_settings
+from api.core.config import Settings, get_settings
 from api.core.db import Database
 from api.core.embedded import resolve_urls
 from api.core.logging import configure_logging
@@ -28,8 +28,9 @@ class JobContext(TypedDict, total=False):
 
 async def startup(ctx: dict[str, Any]) -> None:
     """Open the pools once per worker process."""
-    settings = get_settings()
-    configure_logging(settings.log_level)
+    settings: Settings = ctx.get("settings") or get_settings()
+    if "settings" not in ctx:
+        configure_logging(settings.log_level)
     db_url, _ = resolve_urls(settings.database_url, settings.redis_url, settings.var_dir)
     db = Database(db_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
     db.job_sender = ctx["redis"]

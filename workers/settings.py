@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from arq.connections import RedisSettings
 from arq.worker import Function, Worker, func
 
-from api.core.config import get_settings
+from api.core.config import Settings, get_settings
 from api.core.embedded import resolve_urls
 from workers import tasks
 from workers.context import shutdown, startup
@@ -15,9 +15,9 @@ from workers.queue import QUEUE_NAME
 from workers.serialization import deserialize, serialize
 
 
-def redis_settings() -> RedisSettings:
+def redis_settings(settings: Settings | None = None) -> RedisSettings:
     """Redis for the queue: REDIS_URL, or the embedded server."""
-    settings = get_settings()
+    settings = settings or get_settings()
     _, redis_url = resolve_urls(settings.database_url, settings.redis_url, settings.var_dir)
     return RedisSettings.from_dsn(redis_url)
 
@@ -51,14 +51,19 @@ class WorkerSettings:
 
 
 def create_worker(
-    *, burst: bool = False, handle_signals: bool = True, redis: RedisSettings | None = None
+    *, burst: bool = False, handle_signals: bool = True, settings: Settings | None = None
 ) -> Worker:
-    """An arq Worker built from WorkerSettings (used by `phien worker`, `phien serve`, tests)."""
+    """An arq Worker built from WorkerSettings (used by `phien worker`, `phien serve`, tests).
+
+    `settings` given explicitly (tests, `phien serve`) travel in the job context, so the
+    worker uses the same database as its caller.
+    """
     return Worker(
         functions=WorkerSettings.functions,
         cron_jobs=WorkerSettings.cron_jobs,
         queue_name=WorkerSettings.queue_name,
-        redis_settings=redis or redis_settings(),
+        redis_settings=redis_settings(settings),
+        ctx={"settings": settings} if settings else None,
         on_startup=WorkerSettings.on_startup,
         on_shutdown=WorkerSettings.on_shutdown,
         job_serializer=WorkerSettings.job_serializer,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, status
 from api.accounts import service
 from api.accounts.models import Role
 from api.accounts.schemas import TokenCreate, TokenIssued, UserCreate, UserCreated, UserRead
-from api.core.deps import CurrentActor, Paging, SessionDep
+from api.core.deps import MAX_ID, CurrentActor, Id, Paging, SessionDep
 from api.core.errors import Forbidden
 from api.core.schemas import Page
 
@@ -27,7 +27,7 @@ async def list_users(
     session: SessionDep,
     actor: CurrentActor,
     paging: Paging,
-    cooperative_id: Annotated[int | None, Query(ge=1)] = None,
+    cooperative_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Page[UserRead]:
     """Users the caller may see (admins: all; coop admins: their members; others: themselves)."""
     users, total = await service.list_users(
@@ -54,14 +54,14 @@ async def create_user(session: SessionDep, actor: CurrentActor, body: UserCreate
 
 
 @router.get("/{user_id}", response_model=UserRead)
-async def read_user(user_id: int, session: SessionDep, actor: CurrentActor) -> UserRead:
+async def read_user(user_id: Id, session: SessionDep, actor: CurrentActor) -> UserRead:
     """One user the caller may see."""
     return UserRead.model_validate(await service.get_user(session, actor, user_id))
 
 
 @router.post("/{user_id}/tokens", response_model=TokenIssued, status_code=status.HTTP_201_CREATED)
 async def create_token(
-    user_id: int, session: SessionDep, actor: CurrentActor, body: TokenCreate
+    user_id: Id, session: SessionDep, actor: CurrentActor, body: TokenCreate
 ) -> TokenIssued:
     """Issue another token for yourself (admins: for anyone)."""
     user = await service.get_user(session, actor, user_id)

@@ -18,7 +18,7 @@ from api.catalogue.schemas import (
     VariantRead,
     VariantUpdate,
 )
-from api.core.deps import CurrentActor, Paging, SessionDep
+from api.core.deps import MAX_ID, CurrentActor, Id, Paging, SessionDep
 from api.core.schemas import Page
 
 router = APIRouter(prefix="/products", tags=["products"])
@@ -32,7 +32,7 @@ async def list_products(
     q: Annotated[
         str | None, Query(max_length=200, description="ignores case and diacritics")
     ] = None,
-    cooperative_id: Annotated[int | None, Query(ge=1)] = None,
+    cooperative_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     category: Category | None = None,
     status_: Annotated[CatalogueStatus | None, Query(alias="status")] = None,
 ) -> Page[ProductRead]:
@@ -61,14 +61,14 @@ async def create_product(
 
 
 @router.get("/{product_id}", response_model=ProductRead)
-async def read_product(product_id: int, session: SessionDep, actor: CurrentActor) -> ProductRead:
+async def read_product(product_id: Id, session: SessionDep, actor: CurrentActor) -> ProductRead:
     """One product with its variants."""
     return await service.get_product(session, actor, product_id)
 
 
 @router.patch("/{product_id}", response_model=ProductRead)
 async def update_product(
-    product_id: int, session: SessionDep, actor: CurrentActor, body: ProductUpdate
+    product_id: Id, session: SessionDep, actor: CurrentActor, body: ProductUpdate
 ) -> ProductRead:
     """Change a product."""
     product = await service.update_product(session, actor, product_id, body)
@@ -80,7 +80,7 @@ async def update_product(
     "/{product_id}/variants", response_model=VariantRead, status_code=status.HTTP_201_CREATED
 )
 async def add_variant(
-    product_id: int, session: SessionDep, actor: CurrentActor, body: VariantCreate
+    product_id: Id, session: SessionDep, actor: CurrentActor, body: VariantCreate
 ) -> VariantRead:
     """Add a SKU to a product."""
     variant = await service.add_variant(session, actor, product_id, body)
@@ -90,7 +90,7 @@ async def add_variant(
 
 @router.patch("/{product_id}/variants/{variant_id}", response_model=VariantRead)
 async def update_variant(
-    product_id: int, variant_id: int, session: SessionDep, actor: CurrentActor, body: VariantUpdate
+    product_id: Id, variant_id: Id, session: SessionDep, actor: CurrentActor, body: VariantUpdate
 ) -> VariantRead:
     """Change a SKU's descriptive fields or price."""
     variant = await service.update_variant(session, actor, product_id, variant_id, body)
@@ -100,8 +100,8 @@ async def update_variant(
 
 @router.post("/{product_id}/variants/{variant_id}/stock-adjustments", response_model=VariantRead)
 async def adjust_stock(
-    product_id: int,
-    variant_id: int,
+    product_id: Id,
+    variant_id: Id,
     session: SessionDep,
     actor: CurrentActor,
     body: StockAdjustment,
@@ -116,7 +116,7 @@ async def adjust_stock(
     "/{product_id}/variants/{variant_id}/stock-movements", response_model=list[StockMovementRead]
 )
 async def list_stock_movements(
-    product_id: int, variant_id: int, session: SessionDep, actor: CurrentActor, paging: Paging
+    product_id: Id, variant_id: Id, session: SessionDep, actor: CurrentActor, paging: Paging
 ) -> list[StockMovementRead]:
     """The stock ledger of one SKU, newest first."""
     rows = await stock.list_movements(

@@ -45,7 +45,7 @@ async def run_worker(*, burst: bool) -> None:
 async def run_serve(settings: Settings, *, with_simulators: bool) -> None:
     """API and one worker in the same event loop; the API's signal handling stops both."""
     server = _server(settings)
-    worker = create_worker(handle_signals=False)
+    worker = create_worker(handle_signals=False, settings=settings)
     worker_task = asyncio.create_task(worker.async_run())
     async with contextlib.AsyncExitStack() as stack:
         if with_simulators:

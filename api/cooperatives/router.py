@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, status
 
 from api.cooperatives import service
 from api.cooperatives.schemas import CooperativeCreate, CooperativeRead, CooperativeUpdate
-from api.core.deps import CurrentActor, Paging, SessionDep
+from api.core.deps import CurrentActor, Id, Paging, SessionDep
 from api.core.schemas import Page
 
 router = APIRouter(prefix="/cooperatives", tags=["cooperatives"])
@@ -45,7 +45,7 @@ async def create_cooperative(
 
 @router.get("/{cooperative_id}", response_model=CooperativeRead)
 async def read_cooperative(
-    cooperative_id: int, session: SessionDep, actor: CurrentActor
+    cooperative_id: Id, session: SessionDep, actor: CurrentActor
 ) -> CooperativeRead:
     """One cooperative."""
     return CooperativeRead.model_validate(
@@ -55,7 +55,7 @@ async def read_cooperative(
 
 @router.patch("/{cooperative_id}", response_model=CooperativeRead)
 async def update_cooperative(
-    cooperative_id: int, session: SessionDep, actor: CurrentActor, body: CooperativeUpdate
+    cooperative_id: Id, session: SessionDep, actor: CurrentActor, body: CooperativeUpdate
 ) -> CooperativeRead:
     """Change a cooperative's name, phone or collection point."""
     coop = await service.update_cooperative(session, actor, cooperative_id, body)

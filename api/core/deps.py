@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Query, Request, status
+from fastapi import Depends, HTTPException, Path, Query, Request, status
 
 from api.accounts.scope import Actor
 from api.accounts.service import authenticate
@@ -60,3 +60,8 @@ def page_params(
 
 
 Paging = Annotated[PageParams, Depends(page_params)]
+
+# Path ids are BIGINT: anything outside 1..2^63-1 cannot exist, so it is refused as bad input
+# (422) before it reaches PostgreSQL as an out-of-range parameter.
+MAX_ID = 2**63 - 1
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]

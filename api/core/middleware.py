@@ -26,10 +26,6 @@ LATENCY = Histogram(
 )
 
 
-class BodyTooLarge(Exception):
-    """The request body passed the configured limit."""
-
-
 class RequestContextMiddleware:
     """Assign a request id, enforce the body limit, count and time every request."""
 
@@ -54,16 +50,17 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
             return
 
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    raise BodyTooLarge
-            return message
+        if declared is None and scope.get("method") in ("POST", "PUT", "PATCH"):
+            # No Content-Length (chunked): read up to the limit here, then replay it, because
+            # FastAPI turns any error raised while it reads the body into a 400.
+            replay = await self._buffer_body(receive)
+            if replay is None:
+                status = 413
+                await _plain(send, 413, b'{"detail":"request body too large"}', rid)
+                self._observe(scope, status, started)
+                request_id_var.reset(token)
+                return
+            receive = replay
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -73,13 +70,36 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, send_with_id)
-        except BodyTooLarge:
-            status = 413
-            await _plain(send, 413, b'{"detail":"request body too large"}', rid)
+            await self.app(scope, receive, send_with_id)
         finally:
             self._observe(scope, status, started)
             request_id_var.reset(token)
+
+    async def _buffer_body(self, receive: Receive) -> Receive | None:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        return replay
 
     @staticmethod
     def _observe(scope: Scope, status: int, started: float) -> None:

@@ -22,7 +22,7 @@ def _bind_loopback(port: int) -> socket.socket:
 
 @contextlib.asynccontextmanager
 async def serve_in_background(app: Any, port: int = 0) -> AsyncIterator[str]:
-    """Serve `app` on 127.0.0.1 (a free port when 0) and yield its base URL until the block exits."""
+    """Serve `app` on 127.0.0.1 (free port when 0) and yield its base URL until the block exits."""
     sock = _bind_loopback(port)
     bound_port = sock.getsockname()[1]
     config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)

@@ -1,0 +1,52 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is a step of those.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.8
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test lint format bench clean stop-embedded
+
+$(BIN)/uv:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# Installs exactly the versions in uv.lock into .venv (uv itself stays: --inexact).
+install: $(BIN)/uv
+	$(BIN)/uv sync --frozen --inexact --quiet
+
+# Embedded PostgreSQL/Redis start by themselves when DATABASE_URL/REDIS_URL are unset.
+run: install
+	$(BIN)/phien migrate
+	@token=$$($(BIN)/phien seed-demo | tail -n 1); \
+	echo; \
+	echo "  Phiên is starting on http://$(HOST):$(PORT)"; \
+	echo "  API docs      http://$(HOST):$(PORT)/docs"; \
+	echo "  Readiness     http://$(HOST):$(PORT)/ready"; \
+	echo "  Demo token    $$token"; \
+	echo "  Try           curl -H 'Authorization: Bearer $$token' 'http://$(HOST):$(PORT)/api/v1/products?q=gao'"; \
+	echo; \
+	HOST=$(HOST) PORT=$(PORT) exec $(BIN)/phien serve --simulators
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: lint
+	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python -m bench
+
+stop-embedded: install
+	$(BIN)/phien embedded stop
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

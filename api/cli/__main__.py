@@ -1,0 +1,5 @@
+"""`python -m api.cli` runs the `phien` command."""
+
+from api.cli.main import app
+
+app()

@@ -1,0 +1,145 @@
+"""Test harness: a fresh PostgreSQL database migrated to head, a Redis db, the API over HTTP.
+
+Where they run: DATABASE_URL / REDIS_URL when set; otherwise the machine's own PostgreSQL and
+Redis on 127.0.0.1 when they answer; otherwise the embedded ones under ./var/. PHIEN_TEST_EMBEDDED=1
+forces the embedded servers even where the machine has its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import redis.asyncio as aioredis
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from api.core.config import Settings
+from api.core.db import Database
+from api.core.embedded import normalise_database_url, start_postgres, start_redis
+from api.core.migrate import upgrade_to_head
+from api.main import create_app
+from integrations.simulators.serve import serve_in_background
+from tests.factories import World, build_world
+
+ROOT = Path(__file__).resolve().parents[1]
+TABLES_KEPT = {"alembic_version"}
+
+
+def _reachable(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _base_urls() -> tuple[str, str]:
+    embedded = os.environ.get("PHIEN_TEST_EMBEDDED") == "1"
+    var = ROOT / "var"
+    db = os.environ.get("DATABASE_URL")
+    if embedded or not db:
+        db = (
+            "postgresql://postgres@127.0.0.1:5432/postgres"
+            if not embedded and _reachable(5432)
+            else start_postgres(var)
+        )
+    rd = os.environ.get("REDIS_URL")
+    if embedded or not rd:
+        rd = "redis://127.0.0.1:6379/0" if not embedded and _reachable(6379) else start_redis(var)
+    return normalise_database_url(db), rd
+
+
+def _asyncpg_dsn(sa_url: str) -> dict[str, Any]:
+    url = make_url(sa_url)
+    kwargs: dict[str, Any] = {"user": url.username or "postgres", "database": url.database}
+    if url.password:
+        kwargs["password"] = url.password
+    host = url.query.get("host") or url.host or "127.0.0.1"
+    kwargs["host"] = host if isinstance(host, str) else host[0]
+    if url.port:
+        kwargs["port"] = url.port
+    return kwargs
+
+
+@pytest.fixture(scope="session")
+async def database_url() -> AsyncIterator[str]:
+    """A throw-away database, migrated from empty to head."""
+    base, _ = _base_urls()
+    name = f"phien_test_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(**_asyncpg_dsn(base))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    try:
+        await asyncio.to_thread(upgrade_to_head, url)
+        yield url
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """A Redis database of its own (db 13 on a shared server) for the queue."""
+    _, url = _base_urls()
+    if url.startswith("unix://"):
+        return url + "?db=13"
+    return url.rsplit("/", 1)[0] + "/13"
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, redis_url: str) -> Settings:
+    """Settings pointing at the test database and Redis."""
+    return Settings(
+        environment="test", database_url=database_url, redis_url=redis_url, max_body_bytes=200_000
+    )
+
+
+@pytest.fixture(scope="session")
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    """The test process's own Database (for arranging and asserting)."""
+    assert settings.database_url is not None
+    database = Database(settings.database_url, pool_size=5, max_overflow=5)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture(scope="session")
+async def api_base(settings: Settings) -> AsyncIterator[str]:
+    """The real application served on a loopback port."""
+    async with serve_in_background(create_app(settings)) as base:
+        yield base
+
+
+@pytest.fixture
+async def client(api_base: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for the served API."""
+    async with httpx.AsyncClient(base_url=api_base, timeout=10) as http:
+        yield http
+
+
+@pytest.fixture(autouse=True)
+async def _clean_state(db: Database, redis_url: str) -> None:
+    """Every test starts with empty tables and an empty queue."""
+    async with db.engine.begin() as conn:
+        names = (
+            await conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
+        ).scalars()
+        tables = [f'"{n}"' for n in names if n not in TABLES_KEPT]
+        if tables:
+            await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    redis = aioredis.Redis.from_url(redis_url)
+    await redis.flushdb()
+    await redis.aclose()
+
+
+@pytest.fixture
+async def world(db: Database) -> World:
+    """Two cooperatives in different provinces and a user of every role."""
+    return await build_world(db)
