@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import time
+import warnings
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,10 @@ def start_postgres(var_dir: Path) -> str:
 
     pgdata = (var_dir / "postgres").resolve()
     pgdata.mkdir(parents=True, exist_ok=True)
-    server = get_server(pgdata, cleanup_mode=None)
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers); /tmp is fine.
+        warnings.simplefilter("ignore")
+        server = get_server(pgdata, cleanup_mode=None)
     # get_uri() looks like postgresql://postgres:@/postgres?host=/abs/socket/dir
     uri: str = server.get_uri()
     return uri.replace("postgresql://", "postgresql+asyncpg://", 1)

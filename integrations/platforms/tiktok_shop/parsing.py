@@ -106,7 +106,8 @@ def parse_envelope(status_code: int, body: Mapping[str, Any]) -> dict[str, Any]:
     request_id = body.get("request_id")
     request_id = str(request_id) if request_id else None
     code_text = str(code) if code is not None else f"http_{status_code}"
-    if code_text.startswith(_AUTH_CODE_PREFIXES):
+    # Six digits only: eight-digit codes such as 36009004 are per-API errors, not token ones.
+    if len(code_text) == 6 and code_text.startswith(_AUTH_CODE_PREFIXES):
         raise PlatformAuthError(code_text, message, platform=TIKTOK_SHOP, request_id=request_id)
     transient = status_code == 429 or status_code >= 500 or _mentions_rate_limit(message)
     raise PlatformError(

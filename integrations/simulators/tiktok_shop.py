@@ -1,0 +1,373 @@
+"""TikTok Shop simulator: 202309 order APIs, token refresh and signed order-status webhooks.
+
+Speaks the wire protocol of reference/platforms.md §1 so the real client runs against it unchanged.
+Signatures are recomputed here independently of `integrations.platforms` on purpose: a bug shared
+by signer and verifier would otherwise go unnoticed. Error codes other than 106001 (bad sign) and
+the 105xxx token class are stand-ins (UNCONFIRMED), as are the HTTP statuses of errors.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request, Response
+
+from integrations.simulators._sim_core import Faults, SimCore, build_control_router
+from integrations.simulators._sim_models import SimOrder
+from integrations.simulators._webhook_pusher import Push, PushPolicy, WebhookPusher
+
+DEFAULT_SHOP_ID = "7495540735365777507"
+DEFAULT_SHOP_CIPHER = "ROW_sim_cipher_7495540735"
+
+ORDERS_PATH = "/order/202309/orders"
+SEARCH_PATH = "/order/202309/orders/search"
+REFRESH_PATH = "/api/v2/token/refresh"
+
+# Order API vocabulary (§1.2); webhooks spell cancellation per `webhook_cancel_status`.
+STATUSES = frozenset(
+    {
+        "UNPAID",
+        "ON_HOLD",
+        "AWAITING_SHIPMENT",
+        "PARTIALLY_SHIPPING",
+        "AWAITING_COLLECTION",
+        "IN_TRANSIT",
+        "DELIVERED",
+        "COMPLETED",
+        "CANCELLED",
+    }
+)
+
+BAD_SIGN = (106001, "Invalid credentials. The 'sign' query parameter is invalid")
+BAD_TOKEN = (105001, "Invalid credentials. The access token is invalid or expired")
+BAD_PARAM = 40006  # stand-in code for parameter errors
+
+
+@dataclass
+class TikTokShopSimConfig:
+    """Credentials, shops (shop_id → shop_cipher), push target and fault knobs of the simulator."""
+
+    app_key: str = "sim_app_key"
+    # Well-known simulator credentials, never real ones: the simulator only listens on loopback.
+    app_secret: str = "sim_app_secret"  # noqa: S105
+    shops: dict[str, str] = field(default_factory=lambda: {DEFAULT_SHOP_ID: DEFAULT_SHOP_CIPHER})
+    access_token: str = "sim_access_token"  # noqa: S105
+    refresh_token: str = "sim_refresh_token"  # noqa: S105
+    webhook_url: str | None = None
+    latency_ms: int = 0
+    failure_rate: float = 0.0
+    push_concurrency: int = 32
+    push_retry: bool = True
+    # Real retries come after 2 min, 30 min, 3 h and 12 h (§1.5); scaled down to seconds here.
+    push_backoff_s: tuple[float, ...] = (0.05, 0.2, 0.5, 1.0)
+    push_timeout_s: float = 3.0
+    webhook_cancel_status: str = "CANCEL"  # §1.2 doc spelling; set "CANCELLED" to test the other
+    seed: int = 0
+
+
+class _TikTokPlatform:
+    name = "tiktok_shop"
+    statuses = STATUSES
+    initial_status = "UNPAID"
+
+    def __init__(self, config: TikTokShopSimConfig) -> None:
+        self.config = config
+        self._notification_seq = 7380066284010030000
+
+    def default_shop_id(self) -> str:
+        return next(iter(self.config.shops))
+
+    def has_shop(self, shop_id: str) -> bool:
+        return shop_id in self.config.shops
+
+    def new_order_id(self, seq: int) -> str:
+        return str(576653688135258178 + seq * 7919)  # ~18 digits like real ids
+
+    def build_push(self, order: SimOrder, url: str) -> Push:
+        self._notification_seq += 1
+        status = order.status
+        if status == "CANCELLED":
+            status = self.config.webhook_cancel_status
+        body = orjson.dumps(
+            {
+                "type": 1,
+                "tts_notification_id": str(self._notification_seq),
+                "shop_id": order.shop_id,
+                "timestamp": int(time.time()),
+                "data": {
+                    "is_on_hold_order": False,
+                    "order_id": order.order_id,
+                    "order_status": status,
+                    "update_time": order.update_time,
+                },
+            }
+        )
+        signature = _hmac_hex(self.config.app_secret, self.config.app_key.encode() + body)
+        headers = {"Authorization": signature, "Content-Type": "application/json"}
+        return Push(url=url, body=body, headers=headers, label=status)
+
+    def error_response(self, status_code: int) -> Response:
+        return _envelope(status_code, 36009004, "Internal error, please retry later", None)
+
+
+def create_app(config: TikTokShopSimConfig | None = None) -> FastAPI:
+    """A FastAPI app that plays TikTok Shop (API host and auth host in one)."""
+    cfg = replace(config) if config is not None else TikTokShopSimConfig()
+    platform = _TikTokPlatform(cfg)
+    policy = PushPolicy(cfg.push_retry, cfg.push_backoff_s, cfg.push_timeout_s)
+    pusher = WebhookPusher(policy, concurrency=cfg.push_concurrency)
+    faults = Faults(latency_s=cfg.latency_ms / 1000, failure_rate=cfg.failure_rate)
+    core = SimCore(platform, pusher, faults, cfg.webhook_url, cfg.seed)
+    tokens = _Tokens({cfg.access_token}, {cfg.refresh_token})
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await pusher.start()
+        try:
+            yield
+        finally:
+            await pusher.close()
+
+    app = FastAPI(title="TikTok Shop simulator", lifespan=lifespan)
+    app.state.sim = core
+    app.include_router(build_control_router(core))
+
+    @app.get(ORDERS_PATH)
+    async def get_order_detail(request: Request) -> Response:
+        refused = await core.inject_fault() or _refuse(request, b"", cfg, tokens)
+        if refused is not None:
+            return refused
+        shop_id = _shop_for(cfg, request.query_params.get("shop_cipher", ""))
+        if shop_id is None:
+            return _envelope(400, BAD_PARAM, "shop_cipher is invalid", None)
+        ids = [i for i in request.query_params.get("ids", "").split(",") if i]
+        if not 1 <= len(ids) <= 50:
+            return _envelope(400, BAD_PARAM, "ids must hold 1 to 50 order ids", None)
+        found = [core.orders.get(i) for i in ids]
+        orders = [render_order(o) for o in found if o is not None and o.shop_id == shop_id]
+        return _envelope(200, 0, "Success", {"orders": orders})
+
+    @app.post(SEARCH_PATH)
+    async def search_orders(request: Request) -> Response:
+        raw = await request.body()
+        refused = await core.inject_fault() or _refuse(request, raw, cfg, tokens)
+        if refused is not None:
+            return refused
+        shop_id = _shop_for(cfg, request.query_params.get("shop_cipher", ""))
+        if shop_id is None:
+            return _envelope(400, BAD_PARAM, "shop_cipher is invalid", None)
+        return _search(core, shop_id, request, raw)
+
+    @app.get(REFRESH_PATH)
+    async def refresh(request: Request) -> Response:
+        refused = await core.inject_fault()
+        if refused is not None:
+            return refused
+        return _refresh(request, cfg, tokens)
+
+    return app
+
+
+@dataclass
+class _Tokens:
+    access: set[str]
+    refresh: set[str]
+
+
+def _refuse(
+    request: Request, body: bytes, cfg: TikTokShopSimConfig, tokens: _Tokens
+) -> Response | None:
+    """The platform's error for a badly signed or unauthorised call, or None to go on."""
+    query = request.query_params
+    if query.get("app_key") != cfg.app_key or not query.get("timestamp", "").isdigit():
+        return _envelope(401, *BAD_SIGN, None)
+    params = {k: v for k, v in query.items() if k not in ("sign", "access_token")}
+    expected = _api_sign(cfg.app_secret, request.url.path, params, body)
+    if not hmac.compare_digest(expected, query.get("sign", "")):
+        return _envelope(401, *BAD_SIGN, None)
+    if request.headers.get("x-tts-access-token") not in tokens.access:
+        return _envelope(401, *BAD_TOKEN, None)
+    return None
+
+
+def _search(core: SimCore, shop_id: str, request: Request, raw: bytes) -> Response:
+    page_size = request.query_params.get("page_size", "")
+    if not page_size.isdigit() or not 1 <= int(page_size) <= 100:
+        return _envelope(400, BAD_PARAM, "page_size must be between 1 and 100", None)
+    try:
+        filters: dict[str, Any] = orjson.loads(raw) if raw else {}
+        offset = _decode_page_token(request.query_params.get("page_token", ""))
+    except (orjson.JSONDecodeError, ValueError):
+        return _envelope(400, BAD_PARAM, "invalid body or page_token", None)
+    matched = sorted(
+        (o for o in core.orders.values() if o.shop_id == shop_id and _matches(o, filters)),
+        key=lambda o: (o.update_time, o.order_id),
+    )
+    page = matched[offset : offset + int(page_size)]
+    next_offset = offset + len(page)
+    token = _encode_page_token(next_offset) if next_offset < len(matched) else ""
+    data = {
+        "orders": [render_order(o) for o in page],
+        "next_page_token": token,
+        "total_count": len(matched),
+    }
+    return _envelope(200, 0, "Success", data)
+
+
+def _matches(order: SimOrder, filters: dict[str, Any]) -> bool:
+    for name, value in (("update_time", order.update_time), ("create_time", order.create_time)):
+        low, high = filters.get(f"{name}_ge"), filters.get(f"{name}_lt")
+        if isinstance(low, int) and value < low:
+            return False
+        if isinstance(high, int) and value >= high:
+            return False
+    status = filters.get("order_status")
+    return not status or order.status == status
+
+
+def _refresh(request: Request, cfg: TikTokShopSimConfig, tokens: _Tokens) -> Response:
+    query = request.query_params
+    if query.get("app_key") != cfg.app_key or query.get("app_secret") != cfg.app_secret:
+        return _envelope(401, 106001, "Invalid credentials. app_key or app_secret is invalid", None)
+    old = query.get("refresh_token", "")
+    if query.get("grant_type") != "refresh_token" or old not in tokens.refresh:
+        return _envelope(401, 105002, "Invalid credentials. The refresh token is invalid", None)
+    tokens.refresh.discard(old)
+    access, refresh = f"TTP_{secrets.token_hex(16)}", f"TTP_{secrets.token_hex(16)}"
+    tokens.access.add(access)
+    tokens.refresh.add(refresh)
+    now = int(time.time())
+    data = {
+        "access_token": access,
+        "access_token_expire_in": now + 7 * 86400,  # absolute timestamp, as the real API (§1.8)
+        "refresh_token": refresh,
+        "refresh_token_expire_in": now + 365 * 86400,
+        "open_id": "sim_open_id",
+        "seller_name": "Hợp tác xã Bình Lư",
+        "seller_base_region": "VN",
+        "user_type": 0,
+        "granted_scopes": ["seller.order.info"],
+    }
+    return _envelope(200, 0, "success", data)
+
+
+def render_order(order: SimOrder) -> dict[str, Any]:
+    """The 202309 order object: amounts as strings, one line item per unit (no quantity field)."""
+    line_items: list[dict[str, Any]] = []
+    for line in order.lines:
+        for _ in range(line.quantity):
+            line_items.append(
+                {
+                    "id": f"{order.order_id}{len(line_items) + 1:03d}",
+                    "product_id": "1729" + _digits(line.sku_id, 15),
+                    "product_name": line.product_name,
+                    "sku_id": line.sku_id,
+                    "seller_sku": line.seller_sku,
+                    "sku_name": line.sku_name,
+                    "original_price": str(line.original_price),
+                    "sale_price": str(line.unit_price),
+                    "currency": "VND",
+                    "display_status": order.status,
+                    "package_status": "TO_FULFILL",
+                    "is_gift": False,
+                    "seller_discount": str(line.original_price - line.unit_price),
+                    "platform_discount": "0",
+                }
+            )
+    return {
+        "id": order.order_id,
+        "status": order.status,
+        "create_time": order.create_time,
+        "update_time": order.update_time,
+        "paid_time": order.create_time,
+        "is_cod": order.is_cod,
+        "payment_method_name": "Cash on delivery" if order.is_cod else "Ví điện tử",
+        "shipping_type": "TIKTOK",
+        "user_id": "7" + _digits(order.buyer.phone, 17),
+        "buyer_message": "",
+        "payment": _payment(order),
+        "recipient_address": _address(order),
+        "line_items": line_items,
+    }
+
+
+def _payment(order: SimOrder) -> dict[str, str]:
+    discount = order.original_subtotal - order.subtotal
+    return {
+        "currency": "VND",
+        "original_total_product_price": str(order.original_subtotal),
+        "seller_discount": str(max(discount, 0)),
+        "platform_discount": "0",
+        "sub_total": str(order.subtotal),
+        "original_shipping_fee": str(order.shipping_fee),
+        "shipping_fee": str(order.shipping_fee),
+        "tax": "0",
+        "total_amount": str(order.total),
+    }
+
+
+def _address(order: SimOrder) -> dict[str, Any]:
+    levels = [("L0", "Country", "Vietnam"), ("L1", "Province", order.address.province)]
+    if order.address.district:
+        levels.append(("L2", "District", order.address.district))
+    levels.append((f"L{len(levels)}", "Ward", order.address.commune))
+    return {
+        "name": order.buyer.name,
+        "phone_number": order.buyer.phone,
+        "full_address": order.full_address,
+        "address_detail": order.address.street,
+        "postal_code": order.address.postal_code or "",
+        "region_code": "VN",
+        "district_info": [
+            {"address_level": lvl, "address_level_name": name, "address_name": value}
+            for lvl, name, value in levels
+        ],
+    }
+
+
+def _shop_for(cfg: TikTokShopSimConfig, cipher: str) -> str | None:
+    return next((shop for shop, c in cfg.shops.items() if c == cipher), None)
+
+
+def _api_sign(secret: str, path: str, params: dict[str, str], body: bytes) -> str:
+    base = path + "".join(f"{k}{params[k]}" for k in sorted(params))
+    return _hmac_hex(secret, secret.encode() + base.encode() + body + secret.encode())
+
+
+def _digits(text: str, count: int) -> str:
+    # Stable across processes, unlike hash(): ids must not change between runs.
+    return str(int(hashlib.sha256(text.encode()).hexdigest(), 16))[:count].zfill(count)
+
+
+def _hmac_hex(key: str, message: bytes) -> str:
+    return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _encode_page_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
+
+
+def _decode_page_token(token: str) -> int:
+    if not token:
+        return 0
+    text = base64.urlsafe_b64decode(token.encode()).decode()
+    if not text.startswith("offset:") or not text[7:].isdigit():
+        raise ValueError("bad page token")
+    return int(text[7:])
+
+
+def _envelope(status_code: int, code: int, message: str, data: dict[str, Any] | None) -> Response:
+    request_id = time.strftime("%Y%m%d%H%M%S") + secrets.token_hex(10).upper()
+    body: dict[str, Any] = {"code": code, "message": message, "request_id": request_id}
+    if data is not None:
+        body["data"] = data
+    return Response(orjson.dumps(body), status_code=status_code, media_type="application/json")
