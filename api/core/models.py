@@ -2,7 +2,27 @@
 
 from api.accounts.models import ApiToken, User
 from api.catalogue.models import Product, StockMovement, Variant
+from api.channels.models import ChannelConnection, SkuMapping
 from api.cooperatives.models import Cooperative
 from api.core.db import metadata
+from api.live_sessions.models import LiveOffer, LiveSession
+from api.orders.models import Order, OrderEvent, OrderLine
+from api.webhooks.models import InboundEvent
 
-__all__ = ["ApiToken", "Cooperative", "Product", "StockMovement", "User", "Variant", "metadata"]
+__all__ = [
+    "ApiToken",
+    "ChannelConnection",
+    "Cooperative",
+    "InboundEvent",
+    "LiveOffer",
+    "LiveSession",
+    "Order",
+    "OrderEvent",
+    "OrderLine",
+    "Product",
+    "SkuMapping",
+    "StockMovement",
+    "User",
+    "Variant",
+    "metadata",
+]
