@@ -11,7 +11,7 @@ from integrations.carriers.text import truncate_chars
 CREATE_PATH = "/v2/shipping-order/create"
 DETAIL_BY_CLIENT_CODE_PATH = "/v2/shipping-order/detail-by-client-code"
 CANCEL_PATH = "/v2/switch-status/cancel"
-GEN_TOKEN_PATH = "/v2/a5/gen-token"
+LABEL_PATH = "/v2/a5/gen-token"
 PRINT_PATHS = {
     "A5": "/a5/public-api/printA5",
     "80x80": "/a5/public-api/print80x80",

@@ -36,7 +36,7 @@ STATUSES: dict[str, StatusInfo] = {
 
 
 def map_status(raw: str) -> StatusInfo:
-    """Normalise one GHN status; an unknown value is in_transit (karrio's fallback) with a reason."""
+    """Normalise one GHN status; unknown values become in_transit (karrio's fallback)."""
     known = STATUSES.get(raw.strip().lower())
     if known is not None:
         return known

@@ -40,8 +40,9 @@ def strip_prefix(folded: str) -> str:
     return folded
 
 
-def _rows(data: Any, id_keys: Iterable[str], name_keys: Iterable[str]) -> list[Place]:
+def _rows(doc: Any, id_keys: Iterable[str], name_keys: Iterable[str]) -> list[Place]:
     places: list[Place] = []
+    data = doc.get("data") if isinstance(doc, dict) else doc
     if not isinstance(data, list):
         return places
     id_keys, name_keys = tuple(id_keys), tuple(name_keys)
@@ -55,16 +56,16 @@ def _rows(data: Any, id_keys: Iterable[str], name_keys: Iterable[str]) -> list[P
     return places
 
 
-def parse_provinces(data: Any) -> list[Place]:
-    """Rows of `listProvinceNew` (`PROVINCE_ID`, `PROVINCE_NAME`)."""
-    return _rows(data, ("PROVINCE_ID",), ("PROVINCE_NAME",))
+def parse_provinces(doc: Any) -> list[Place]:
+    """Rows of a `listProvinceNew` answer (`PROVINCE_ID`, `PROVINCE_NAME`)."""
+    return _rows(doc, ("PROVINCE_ID",), ("PROVINCE_NAME",))
 
 
-def parse_wards(data: Any) -> list[Place]:
-    """Rows of `listWardsNew` (`WARDS_ID`, `WARDS_NAME`; singular spellings accepted too)."""
+def parse_wards(doc: Any) -> list[Place]:
+    """Rows of a `listWardsNew` answer (`WARDS_ID`, `WARDS_NAME`; singular spellings too)."""
     # The v2 list spells the keys WARDS_*; the v3 sample keys are not in the fact sheet, so both
     # spellings are read (UNCONFIRMED).
-    return _rows(data, ("WARDS_ID", "WARD_ID"), ("WARDS_NAME", "WARD_NAME"))
+    return _rows(doc, ("WARDS_ID", "WARD_ID"), ("WARDS_NAME", "WARD_NAME"))
 
 
 def find_place(places: list[Place], name: str) -> Place | None:

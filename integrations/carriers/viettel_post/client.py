@@ -146,7 +146,12 @@ class ViettelPostClient:
             async with self._places_lock:
                 if self._provinces is None:
                     doc = await self._call("GET", addresses.PROVINCES_PATH)
-                    self._provinces = addresses.parse_provinces(doc.get("data"))
+                    provinces = addresses.parse_provinces(doc)
+                    if not provinces:
+                        raise CarrierError(
+                            "Viettel Post returned no provinces", "bad_response", True
+                        )
+                    self._provinces = provinces
         return self._provinces
 
     async def _ward_places(self, province_id: int) -> list[addresses.Place]:
@@ -156,7 +161,11 @@ class ViettelPostClient:
                     doc = await self._call(
                         "GET", addresses.WARDS_PATH, params={"provinceId": str(province_id)}
                     )
-                    self._wards[province_id] = addresses.parse_wards(doc.get("data"))
+                    wards = addresses.parse_wards(doc)
+                    if not wards:
+                        # Not cached: an empty answer would block the province until restart.
+                        return []
+                    self._wards[province_id] = wards
         return self._wards[province_id]
 
     async def resolve(self, address: Address) -> build.AddressIds:

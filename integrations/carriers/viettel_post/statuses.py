@@ -5,7 +5,6 @@ from __future__ import annotations
 from integrations.carriers.base import ShipmentStatus as S
 from integrations.carriers.base import StatusInfo
 
-
 # Every code in the fact sheet §1.8. Where the sheet's proposed target (karrio names) has no
 # equivalent in our set, the choice is explained inline.
 STATUS_CODES: dict[int, StatusInfo] = {
