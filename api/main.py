@@ -5,25 +5,40 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from fastapi import APIRouter, FastAPI
 
 from api.accounts.router import router as users_router
 from api.catalogue.router import router as products_router
+from api.channels.router import router as channels_router
 from api.cooperatives.router import router as cooperatives_router
 from api.core.config import Settings, get_settings
 from api.core.db import Database
 from api.core.embedded import resolve_urls
 from api.core.handlers import install_error_handlers
 from api.core.middleware import RequestContextMiddleware
+from api.live_sessions.router import router as live_sessions_router
 from api.ops.router import router as ops_router
+from api.orders.router import router as orders_router
+from api.webhooks.handlers import WebhookContext
+from api.webhooks.inbox import InboxWriter
+from api.webhooks.lane import WebhookLane
+from workers.queue import Bell, JobQueue
 from workers.serialization import deserialize, serialize
 
 
 def api_v1() -> APIRouter:
     """Every REST router under /api/v1."""
     router = APIRouter(prefix="/api/v1")
-    for sub in (cooperatives_router, users_router, products_router):
+    for sub in (
+        cooperatives_router,
+        users_router,
+        products_router,
+        orders_router,
+        channels_router,
+        live_sessions_router,
+    ):
         router.include_router(sub)
     return router
 
@@ -39,6 +54,25 @@ async def open_redis(redis_url: str) -> ArqRedis:
     return pool
 
 
+async def open_inbox_pool(db_url: str, size: int) -> asyncpg.Pool:
+    """A plain asyncpg pool for the webhook inbox: one statement per webhook, no ORM."""
+    dsn = db_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    pool: asyncpg.Pool = await asyncpg.create_pool(
+        dsn,
+        min_size=2,
+        max_size=size,
+        server_settings={"application_name": "phien-inbox"},
+        reset=_keep_session,
+    )
+    return pool
+
+
+async def _keep_session(_: asyncpg.Connection) -> None:
+    # The inbox only runs self-committing INSERTs (no locks, LISTEN or SET), so asyncpg's
+    # per-release "RESET ALL; UNLISTEN *; …" round trip has nothing to undo.
+    return None
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application; the lifespan connects to PostgreSQL and Redis."""
     settings = settings or get_settings()
@@ -52,11 +86,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             db_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
         )
         redis = await open_redis(redis_url)
-        db.job_sender = redis
+        db.job_sender = JobQueue(redis)
+        bell = Bell(db.job_sender)
+        inbox_pool = await open_inbox_pool(db_url, settings.db_pool_size)
+        await bell.start()
         app.state.db, app.state.redis, app.state.settings = db, redis, settings
+        app.state.bell, app.state.inbox = bell, InboxWriter(inbox_pool, bell)
         try:
             yield
         finally:
+            await bell.stop()
+            await inbox_pool.close()
             await redis.aclose()
             await db.dispose()
 
@@ -69,5 +109,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(ops_router)
     app.include_router(api_v1())
+    app.add_middleware(
+        WebhookLane, context=lambda: WebhookContext(app.state.settings, app.state.inbox)
+    )
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     return app

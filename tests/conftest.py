@@ -19,6 +19,7 @@ import asyncpg
 import httpx
 import pytest
 import redis.asyncio as aioredis
+from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -27,6 +28,8 @@ from api.core.db import Database
 from api.core.embedded import normalise_database_url, start_postgres, start_redis
 from api.core.migrate import upgrade_to_head
 from api.main import create_app
+from integrations.simulators import shopee as shopee_sim_app
+from integrations.simulators import tiktok_shop as tiktok_shop_sim
 from integrations.simulators.serve import serve_in_background
 from tests.factories import World, build_world
 
@@ -84,20 +87,62 @@ async def database_url() -> AsyncIterator[str]:
         await admin.close()
 
 
-@pytest.fixture(scope="session")
-def redis_url() -> str:
-    """A Redis database of its own (db 13 on a shared server) for the queue."""
-    _, url = _base_urls()
+def _with_db(url: str, number: int) -> str:
     if url.startswith("unix://"):
-        return url + "?db=13"
-    return url.rsplit("/", 1)[0] + "/13"
+        return f"{url.split('?')[0]}?db={number}"
+    return f"{url.rsplit('/', 1)[0]}/{number}"
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, redis_url: str) -> Settings:
-    """Settings pointing at the test database and Redis."""
+async def redis_url() -> AsyncIterator[str]:
+    """A Redis database of this test run's own, so parallel runs never flush each other's jobs."""
+    _, base = _base_urls()
+    for number in range(1, 16):
+        url = _with_db(base, number)
+        client = aioredis.Redis.from_url(url)
+        claimed = await client.set("phien:test-run", os.getpid(), nx=True, ex=3600)
+        if claimed:
+            try:
+                yield url
+            finally:
+                await client.flushdb()
+                await client.aclose()
+            return
+        await client.aclose()
+    raise RuntimeError("every Redis database 1-15 is claimed by another test run")
+
+
+@pytest.fixture(scope="session")
+async def tiktok_sim() -> AsyncIterator[str]:
+    """The TikTok Shop simulator over loopback HTTP (webhook target set once the API is up)."""
+    async with serve_in_background(tiktok_shop_sim.create_app()) as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+async def shopee_sim() -> AsyncIterator[str]:
+    """The Shopee simulator over loopback HTTP."""
+    async with serve_in_background(shopee_sim_app.create_app()) as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, redis_url: str, tiktok_sim: str, shopee_sim: str) -> Settings:
+    """Settings pointing at the test database, Redis and the simulators."""
+    sim_tiktok = tiktok_shop_sim.TikTokShopSimConfig()
+    sim_shopee = shopee_sim_app.ShopeeSimConfig()
     return Settings(
-        environment="test", database_url=database_url, redis_url=redis_url, max_body_bytes=200_000
+        environment="test",
+        database_url=database_url,
+        redis_url=redis_url,
+        max_body_bytes=200_000,
+        tiktok_shop_api_base=tiktok_sim,
+        tiktok_shop_auth_base=tiktok_sim,
+        tiktok_shop_app_key=sim_tiktok.app_key,
+        tiktok_shop_app_secret=SecretStr(sim_tiktok.app_secret),
+        shopee_api_base=shopee_sim,
+        shopee_partner_id=sim_shopee.partner_id,
+        shopee_partner_key=SecretStr(sim_shopee.partner_key),
     )
 
 
@@ -111,9 +156,13 @@ async def db(settings: Settings) -> AsyncIterator[Database]:
 
 
 @pytest.fixture(scope="session")
-async def api_base(settings: Settings) -> AsyncIterator[str]:
+async def api_base(settings: Settings, tiktok_sim: str, shopee_sim: str) -> AsyncIterator[str]:
     """The real application served on a loopback port."""
     async with serve_in_background(create_app(settings)) as base:
+        async with httpx.AsyncClient(timeout=10) as http:
+            for sim, path in ((tiktok_sim, "tiktok-shop"), (shopee_sim, "shopee")):
+                hook = {"webhook_url": f"{base}/webhooks/{path}"}
+                (await http.patch(f"{sim}/_sim/config", json=hook)).raise_for_status()
         yield base
 
 
@@ -135,7 +184,9 @@ async def _clean_state(db: Database, redis_url: str) -> None:
         if tables:
             await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
     redis = aioredis.Redis.from_url(redis_url)
+    owner = await redis.get("phien:test-run")
     await redis.flushdb()
+    await redis.set("phien:test-run", owner or os.getpid(), ex=3600)
     await redis.aclose()
 
 

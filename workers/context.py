@@ -12,6 +12,7 @@ from api.core.config import Settings, get_settings
 from api.core.db import Database
 from api.core.embedded import resolve_urls
 from api.core.logging import configure_logging
+from workers.queue import JobQueue
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ async def startup(ctx: dict[str, Any]) -> None:
         configure_logging(settings.log_level)
     db_url, _ = resolve_urls(settings.database_url, settings.redis_url, settings.var_dir)
     db = Database(db_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
-    db.job_sender = ctx["redis"]
+    ctx["queue"] = db.job_sender = JobQueue(ctx["redis"])
     ctx["db"] = db
     ctx["http"] = httpx.AsyncClient(
         timeout=httpx.Timeout(10.0, connect=3.0),

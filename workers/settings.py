@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from arq.connections import RedisSettings
+from arq.cron import CronJob, cron
 from arq.worker import Function, Worker, func
 
 from api.core.config import Settings, get_settings
 from api.core.embedded import resolve_urls
 from workers import tasks
 from workers.context import shutdown, startup
+from workers.jobs import channels, ingest
 from workers.queue import QUEUE_NAME
 from workers.serialization import deserialize, serialize
 
@@ -24,6 +26,23 @@ def redis_settings(settings: Settings | None = None) -> RedisSettings:
 
 FUNCTIONS: list[Function] = [
     func(tasks.noop, name="noop", max_tries=3),
+    # Platform fetches retry with backoff (Retry(defer=…)); after the last try the inbox row
+    # stays unhandled and the sweeper offers it again later.
+    func(ingest.process_inbound_event, name="process_inbound_event", max_tries=8),
+    func(ingest.reconcile_connection, name="reconcile_connection", max_tries=3),
+    func(channels.refresh_channel_token, name="refresh_channel_token", max_tries=5),
+]
+
+CRON_JOBS: list[CronJob] = [
+    cron(ingest.sweep_inbox, name="sweep_inbox", second={5, 35}, run_at_startup=True),
+    cron(ingest.reconcile_all, name="reconcile_all", minute=set(range(2, 60, 5)), second=0),
+    cron(
+        channels.refresh_expiring_tokens,
+        name="refresh_expiring_tokens",
+        minute={17},
+        second=0,
+        run_at_startup=True,
+    ),
 ]
 
 
@@ -31,7 +50,7 @@ class WorkerSettings:
     """Passed to arq's Worker (`phien worker` builds it from these attributes)."""
 
     functions: ClassVar[list[Function]] = FUNCTIONS
-    cron_jobs: ClassVar[list[Any]] = []
+    cron_jobs: ClassVar[list[CronJob]] = CRON_JOBS
     queue_name = QUEUE_NAME
     on_startup = startup
     on_shutdown = shutdown

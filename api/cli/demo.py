@@ -12,9 +12,12 @@ from api.accounts.service import create_user, issue_token
 from api.catalogue.models import Variant
 from api.catalogue.schemas import ProductCreate
 from api.catalogue.service import create_product
+from api.channels.models import ChannelConnection
 from api.cooperatives.models import Cooperative
 from api.cooperatives.schemas import CollectionPoint, CooperativeCreate
 from api.cooperatives.service import create_cooperative
+from integrations.simulators import shopee as shopee_sim
+from integrations.simulators import tiktok_shop as tiktok_sim
 
 DEMO_COOP = CooperativeCreate(
     name="HTX Nông sản Bình Lư",
@@ -35,10 +38,10 @@ DEMO_PRODUCTS: list[dict[str, object]] = [
         {"sku": "ST25-5KG", "unit_label": "túi 5 kg", "net_weight_g": 5000,
          "shipping_weight_g": 5200, "price_vnd": 180000, "stock_on_hand": 400}]},
     {"name": "Chè Shan tuyết Tả Phìn", "category": "tea", "ocop_stars": 3, "variants": [
-        {"sku": "CHE-SHAN-200G", "unit_label": "hộp 200 g", "net_weight_g": 200,
+        {"sku": "CHE-200G", "unit_label": "hộp 200 g", "net_weight_g": 200,
          "shipping_weight_g": 300, "price_vnd": 150000, "stock_on_hand": 800}]},
     {"name": "Mật ong hoa rừng", "category": "honey", "certifications": ["organic"], "variants": [
-        {"sku": "MATONG-500G", "unit_label": "hũ 500 g", "net_weight_g": 500,
+        {"sku": "MATONG-500", "unit_label": "hũ 500 g", "net_weight_g": 500,
          "shipping_weight_g": 800, "price_vnd": 220000, "stock_on_hand": 300}]},
     {"name": "Sâm Lai Châu", "category": "ginseng", "perishable": True, "variants": [
         {"sku": "SAM-LC-100G", "unit_label": "hộp 100 g củ tươi", "net_weight_g": 100,
@@ -65,6 +68,39 @@ async def _user(session: AsyncSession, email: str, role: Role, coop_id: int | No
     return user.id
 
 
+async def _connect_simulator_shops(session: AsyncSession, coop_id: int) -> None:
+    """Connect the simulators' default shops, so a simulated live sale lands in the demo coop."""
+    tiktok, shopee = tiktok_sim.TikTokShopSimConfig(), shopee_sim.ShopeeSimConfig()
+    shops: list[tuple[str, str, str | None, str, str]] = [
+        ("tiktok_shop", tiktok_sim.DEFAULT_SHOP_ID, tiktok_sim.DEFAULT_SHOP_CIPHER,
+         tiktok.access_token, tiktok.refresh_token),
+        ("shopee", str(shopee_sim.DEFAULT_SHOP_ID), None,
+         shopee.access_token, shopee.refresh_token),
+    ]  # fmt: skip
+    for platform, shop_id, cipher, access, refresh in shops:
+        exists = (
+            await session.execute(
+                select(col(ChannelConnection.id)).where(
+                    col(ChannelConnection.platform) == platform,
+                    col(ChannelConnection.shop_id) == shop_id,
+                )
+            )
+        ).scalar()
+        if exists is None:
+            session.add(
+                ChannelConnection(
+                    cooperative_id=coop_id,
+                    platform=platform,
+                    shop_id=shop_id,
+                    shop_name=f"Demo shop on the {platform} simulator",
+                    shop_cipher=cipher,
+                    access_token=access,
+                    refresh_token=refresh,
+                )
+            )
+    await session.flush()
+
+
 async def seed_demo(session: AsyncSession) -> tuple[int, str]:
     """Create what is missing of the demo data; return the coop id and a fresh admin token."""
     coop_id = (
@@ -89,6 +125,7 @@ async def seed_demo(session: AsyncSession) -> tuple[int, str]:
         )
         if not any(v.sku in have for v in product.variants):
             await create_product(session, None, product)
+    await _connect_simulator_shops(session, int(coop_id))
     admin_id = await _user(session, DEMO_ADMIN_EMAIL, Role.ADMIN, None)
     await _user(session, DEMO_SELLER_EMAIL, Role.SELLER, int(coop_id))
     token = await issue_token(session, admin_id, name="demo")

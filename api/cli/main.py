@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import uvloop
 from rich.console import Console
 from rich.progress import Progress
 
 from api.accounts.models import Role
+from api.cli.simulate import simulate_app
 from api.core.config import get_settings
 from api.core.logging import configure_logging
 
@@ -21,6 +23,7 @@ embedded_app = typer.Typer(
 )
 app.add_typer(users_app, name="users")
 app.add_typer(embedded_app, name="embedded")
+app.add_typer(simulate_app, name="simulate")
 err = Console(stderr=True)
 
 
@@ -47,7 +50,7 @@ def api() -> None:
 
     settings = get_settings()
     configure_logging(settings.log_level)
-    asyncio.run(run_api(settings))
+    uvloop.run(run_api(settings))
 
 
 @app.command()
@@ -59,7 +62,7 @@ def worker(
 
     settings = get_settings()
     configure_logging(settings.log_level)
-    asyncio.run(run_worker(burst=burst))
+    uvloop.run(run_worker(burst=burst))
 
 
 @app.command()
@@ -73,7 +76,7 @@ def serve(
 
     settings = get_settings()
     configure_logging(settings.log_level)
-    asyncio.run(run_serve(settings, with_simulators=simulators))
+    uvloop.run(run_serve(settings, with_simulators=simulators))
 
 
 @users_app.command("create")

@@ -8,6 +8,7 @@ import logging
 
 import uvicorn
 
+from api.cli.simulators import point_settings_at_simulators, start_simulators
 from api.core.config import Settings
 from api.main import create_app
 from workers.settings import create_worker
@@ -44,13 +45,13 @@ async def run_worker(*, burst: bool) -> None:
 
 async def run_serve(settings: Settings, *, with_simulators: bool) -> None:
     """API and one worker in the same event loop; the API's signal handling stops both."""
+    if with_simulators:
+        settings = point_settings_at_simulators(settings)
     server = _server(settings)
     worker = create_worker(handle_signals=False, settings=settings)
     worker_task = asyncio.create_task(worker.async_run())
     async with contextlib.AsyncExitStack() as stack:
         if with_simulators:
-            from api.cli.simulators import start_simulators
-
             await start_simulators(stack, settings)
         log.info("serving", extra={"url": f"http://{settings.host}:{settings.port}"})
         try:

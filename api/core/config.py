@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     db_max_overflow: int = 20
     max_body_bytes: int = 1_000_000
+    # An inbox row still unhandled after this long is offered to the workers again.
+    inbox_sweep_after_seconds: int = 20
 
     tiktok_shop_api_base: str = "https://open-api.tiktokglobalshop.com"
     tiktok_shop_auth_base: str = "https://auth.tiktok-shops.com"
@@ -46,6 +48,9 @@ class Settings(BaseSettings):
     shopee_api_base: str = "https://partner.shopeemobile.com"
     shopee_partner_id: int = 0
     shopee_partner_key: SecretStr = SecretStr("")
+    # The push URL exactly as configured in Shopee's console (it is part of the signed text);
+    # unset means "the URL the request arrived on", which is right without a rewriting proxy.
+    shopee_callback_url: str | None = None
     viettel_post_api_base: str = "https://partner.viettelpost.vn"
     viettel_post_username: str = ""
     viettel_post_password: SecretStr = SecretStr("")

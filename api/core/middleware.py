@@ -112,7 +112,8 @@ class RequestContextMiddleware:
 def _route_label(scope: Scope) -> str:
     """The path template (/api/v1/products/{product_id}), never raw ids: bounded label values."""
     if scope.get("route") is None:
-        return "unmatched"
+        # The webhook lane answers without FastAPI routing and names its path itself.
+        return str(scope.get("phien.route", "unmatched"))
     label: str = scope["path"]
     params: dict[str, Any] = scope.get("path_params", {})
     for name, value in params.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, Index, LargeBinary, UniqueConstraint, text
+from sqlalchemy import Column, DateTime, Index, Integer, LargeBinary, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -40,7 +40,7 @@ class InboundEvent(SQLModel, table=True):
     handled_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
-    attempts: int = 0
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     last_error: str | None = Field(default=None, max_length=2000)
     # What handling concluded: processed, ignored (topic we do not act on), unknown_shop, ...
     outcome: str | None = Field(default=None, max_length=64)

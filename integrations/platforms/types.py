@@ -65,6 +65,8 @@ class PlatformOrder:
     buyer_phone: str = field(repr=False)
     address: PlatformAddress = field(repr=False)
     lines: tuple[PlatformOrderLine, ...]
+    # The platform's buyer account id (TikTok user_id, Shopee buyer_user_id): per-buyer limits.
+    buyer_id: str = ""
 
     @property
     def masked_phone(self) -> str:

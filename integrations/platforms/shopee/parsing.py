@@ -200,6 +200,7 @@ def parse_order(order: Mapping[str, Any], shop_id: str) -> PlatformOrder:
             order.get("estimated_shipping_fee"), "estimated_shipping_fee", platform=SHOPEE
         ),
         buyer_name=str(recipient.get("name") or order.get("buyer_username") or ""),
+        buyer_id=str(order.get("buyer_user_id") or ""),
         buyer_phone=str(recipient.get("phone") or ""),
         address=parse_address(recipient),
         lines=tuple(parse_line(_mapping(item)) for item in order.get("item_list") or []),

@@ -146,6 +146,7 @@ def parse_order(order: Mapping[str, Any], shop_id: str) -> PlatformOrder:
             payment.get("shipping_fee"), "payment.shipping_fee", platform=TIKTOK_SHOP
         ),
         buyer_name=str(recipient.get("name") or ""),
+        buyer_id=str(order.get("user_id") or ""),
         buyer_phone=str(recipient.get("phone_number") or ""),
         address=parse_address(recipient),
         lines=group_line_items(order.get("line_items") or []),

@@ -1,0 +1,67 @@
+"""The webhook lane: platform webhooks answered by plain ASGI in front of FastAPI.
+
+A webhook needs none of the framework's routing, dependency solving or validation, and at
+thousands per second that machinery was half of the acknowledgement's CPU. Everything else
+(including the carrier webhooks, which are few) goes on to FastAPI untouched. The outer
+request-context middleware still assigns request ids, limits bodies and counts metrics.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api.webhooks.handlers import HANDLERS, WebhookContext, WebhookRequest
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[WebhookContext, WebhookRequest], Awaitable[tuple[int, bytes]]]
+_UNAVAILABLE = (503, b'{"detail":"temporarily unavailable, retry"}')
+
+
+def _url(scope: Scope, headers: dict[str, str]) -> str:
+    host = headers.get("host") or "{}:{}".format(*scope.get("server", ("127.0.0.1", 80)))
+    return f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}{scope['path']}"
+
+
+class WebhookLane:
+    """Answers POSTs to the platform webhook paths; forwards every other request to `app`."""
+
+    def __init__(self, app: ASGIApp, context: Callable[[], WebhookContext]) -> None:
+        self.app = app
+        self.context = context
+        self.handlers: dict[str, Handler] = HANDLERS
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        handler = self.handlers.get(scope["path"]) if scope["type"] == "http" else None
+        if handler is None or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        scope["phien.route"] = scope["path"]
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        request = WebhookRequest(_url(scope, headers), headers, b"".join(chunks))
+        try:
+            status, body = await handler(self.context(), request)
+        except Exception:
+            # The inbox could not store it: the platform must retry, so never answer 200.
+            log.exception("webhook not stored", extra={"path": scope["path"]})
+            status, body = _UNAVAILABLE
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

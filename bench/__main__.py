@@ -1,0 +1,53 @@
+"""`python -m bench [webhooks|e2e|all]`: run the benchmarks and print their tables."""
+
+from __future__ import annotations
+
+import sys
+
+import uvloop
+
+from bench.load import LoadResult
+
+
+def _row(name: str, result: LoadResult) -> str:
+    statuses = ",".join(f"{k}:{v}" for k, v in sorted(result.statuses.items()))
+    return (
+        f"| {name:<28} | {result.requests:>7} | {result.rate:>9.0f} | {result.percentile(50):>7.1f} "
+        f"| {result.percentile(99):>7.1f} | {statuses:<14} |"
+    )
+
+
+async def webhooks() -> None:
+    """Webhook acknowledgement rate and latency beside /health."""
+    from bench.webhook_ack import measure
+
+    results, stored = await measure()
+    print("\nWebhook acknowledgement (64 concurrent keep-alive senders, one `phien api` process)")
+    print(
+        "| endpoint                     | requests |    req/s |  p50 ms |  p99 ms | statuses       |"
+    )
+    print(
+        "|------------------------------|---------:|---------:|--------:|--------:|----------------|"
+    )
+    for name, result in results.items():
+        print(_row(name, result))
+    health, hooks = results["GET /health"], results["POST /webhooks/tiktok-shop"]
+    print(f"webhooks/health throughput ratio: {hooks.rate / health.rate:.2f}; "
+          f"inbox rows stored: {stored} of {hooks.requests}; target >= 3000/s, p99 <= 50 ms")  # fmt: skip
+
+
+async def e2e() -> None:
+    """End-to-end orders per second over 20,000 orders, lost and duplicated counts."""
+    from bench.end_to_end import measure, report
+
+    report(await measure())
+
+
+def main() -> None:
+    """Run the benchmarks named on the command line (all by default)."""
+    which = sys.argv[1:] or ["webhooks", "e2e"]
+    for name in which:
+        uvloop.run({"webhooks": webhooks, "e2e": e2e}[name]())
+
+
+main()

@@ -1,0 +1,165 @@
+"""End to end: signed webhooks -> orders stored with stock reserved, over 20,000 orders.
+
+Real processes: the TikTok Shop simulator pushes signed webhooks to `phien api`, which stores
+and enqueues them; `phien worker` processes fetch each order back from the simulator's order
+API and apply it. Target (PRODUCT.md): >= 300 orders/s sustained, 0 lost, 0 duplicated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import redis.asyncio as aioredis
+
+from api.catalogue.schemas import ProductCreate
+from api.catalogue.service import create_product
+from api.channels.models import ChannelConnection
+from api.cooperatives.schemas import CollectionPoint, CooperativeCreate
+from api.cooperatives.service import create_cooperative
+from api.core.db import Database
+from bench.env import base_urls, count_rows, free_port, fresh_database, process, scalar, wait_http
+from integrations.simulators import tiktok_shop as sim
+
+SKUS = [("SENGCU-5KG", 185_000, 5000), ("CHE-200G", 120_000, 200), ("MATONG-500", 250_000, 500),
+        ("KHOAI-3KG", 95_000, 3000)]  # fmt: skip
+STOCK = 1_000_000
+
+
+@dataclass
+class EndToEnd:
+    """What the run measured."""
+
+    orders: int
+    workers: int
+    seconds_to_last: float
+    stored: int
+    reserved: int
+    lost: int
+    duplicated: int
+    units_in_lines: int
+    units_reserved: int
+    webhooks: dict[str, int]
+
+    @property
+    def rate(self) -> float:
+        """Orders per second, first webhook to last order stored with stock reserved."""
+        return self.reserved / self.seconds_to_last if self.seconds_to_last else 0.0
+
+
+async def _seed(db_url: str) -> None:
+    db = Database(
+        db_url.replace("postgresql://", "postgresql+asyncpg://", 1), pool_size=1, max_overflow=0
+    )
+    async with db.session() as session:
+        coop = await create_cooperative(session, None, CooperativeCreate(
+            name="HTX Bench", phone="0912345678",
+            address=CollectionPoint(province="Lai Châu", ward="Xã Bình Lư", street="Bản 1")))  # fmt: skip
+        assert coop.id is not None
+        variants = [{"sku": sku, "unit_label": "gói", "net_weight_g": grams, "shipping_weight_g": grams + 100,
+                     "price_vnd": price, "stock_on_hand": STOCK} for sku, price, grams in SKUS]  # fmt: skip
+        await create_product(session, None, ProductCreate.model_validate(
+            {"cooperative_id": coop.id, "name": "Đặc sản Lai Châu", "category": "rice", "status": "active",
+             "variants": variants}))  # fmt: skip
+        config = sim.TikTokShopSimConfig()
+        session.add(ChannelConnection(
+            cooperative_id=coop.id, platform="tiktok_shop", shop_id=sim.DEFAULT_SHOP_ID,
+            shop_cipher=sim.DEFAULT_SHOP_CIPHER, access_token=config.access_token,
+            refresh_token=config.refresh_token))  # fmt: skip
+        await session.commit()
+    await db.dispose()
+
+
+async def _wait_for(db_url: str, orders: int, limit_s: float) -> tuple[float, int]:
+    started = time.monotonic()
+    reserved = 0
+    while time.monotonic() - started < limit_s:
+        reserved = await count_rows(db_url, "orders", "fulfilment_status = 'reserved'")
+        if reserved >= orders:
+            break
+        await asyncio.sleep(0.25)
+    return time.monotonic() - started, reserved
+
+
+async def measure(orders: int = 20_000, workers: int = 2, limit_s: float = 900) -> EndToEnd:
+    """Run the pipeline once over `orders` orders and count what arrived."""
+    _, redis_url = base_urls()
+    api_port, sim_port = free_port(), free_port()
+    api, sim_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{sim_port}"
+    config = sim.TikTokShopSimConfig()
+    logs = Path(tempfile.gettempdir())
+    async with fresh_database() as db_url:
+        await _seed(db_url)
+        env = {"DATABASE_URL": db_url, "REDIS_URL": redis_url, "PORT": str(api_port), "LOG_LEVEL": "WARNING",
+               "TIKTOK_SHOP_API_BASE": sim_url, "TIKTOK_SHOP_APP_KEY": config.app_key,
+               "TIKTOK_SHOP_APP_SECRET": config.app_secret, "DB_POOL_SIZE": "20"}  # fmt: skip
+        redis = aioredis.Redis.from_url(redis_url)
+        await redis.flushdb()
+        sim_args = ["simulate", "tiktok-shop", "--port", str(sim_port), "--push-concurrency", "64",
+                    "--webhook-url", f"{api}/webhooks/tiktok-shop"]  # fmt: skip
+        with (
+            process(sim_args, env, logs / "phien-bench-sim.log"),
+            process(["api"], env, logs / "phien-bench-api.log"),
+        ):
+            await wait_http(f"{sim_url}/_sim/stats")
+            await wait_http(f"{api}/health")
+            procs = [
+                process(["worker"], env, logs / f"phien-bench-worker-{n}.log")
+                for n in range(workers)
+            ]
+            for proc in procs:
+                proc.__enter__()
+            try:
+                skus = [{"sku_id": f"17290000000000{n}", "seller_sku": sku, "unit_price": price}
+                        for n, (sku, price, _) in enumerate(SKUS)]  # fmt: skip
+                async with httpx.AsyncClient(timeout=600) as http:
+                    started = time.monotonic()
+                    response = await http.post(f"{sim_url}/_sim/bulk-orders", json={
+                        "count": orders, "skus": skus, "status": "AWAITING_SHIPMENT", "max_lines": 2,
+                        "max_quantity": 3, "seed": 7})  # fmt: skip
+                    response.raise_for_status()
+                    waited, reserved = await _wait_for(
+                        db_url, orders, limit_s - (time.monotonic() - started)
+                    )
+                    elapsed = time.monotonic() - started
+                    hooks = (await http.get(f"{sim_url}/_sim/stats")).json()["webhooks"]
+                del waited
+            finally:
+                for proc in reversed(procs):
+                    proc.__exit__(None, None, None)
+        await redis.flushdb()
+        await redis.aclose()
+        stored = await count_rows(db_url, "orders")
+        distinct = await count_rows(
+            db_url, "(SELECT DISTINCT platform, shop_id, platform_order_id FROM orders) d"
+        )
+        units_in_lines = await scalar(db_url, "SELECT coalesce(sum(quantity), 0) FROM order_lines")
+        units_reserved = await scalar(
+            db_url, "SELECT coalesce(sum(stock_reserved), 0) FROM variants"
+        )
+    return EndToEnd(orders, workers, elapsed, stored, reserved, orders - stored, stored - distinct,
+                    units_in_lines, units_reserved, hooks)  # fmt: skip
+
+
+def report(result: EndToEnd) -> None:
+    """Print the run as a table."""
+    print(
+        f"\nEnd to end ({result.orders} orders, TikTok Shop simulator -> phien api -> {result.workers} phien worker)"
+    )
+    print(
+        "| orders | stored | reserved | lost | duplicated | seconds | orders/s | units in lines | units reserved |"
+    )
+    print(
+        "|-------:|-------:|---------:|-----:|-----------:|--------:|---------:|---------------:|---------------:|"
+    )
+    print(
+        f"| {result.orders} | {result.stored} | {result.reserved} | {result.lost} | {result.duplicated} | "
+        f"{result.seconds_to_last:.1f} | {result.rate:.0f} | {result.units_in_lines} | {result.units_reserved} |"
+    )
+    print(
+        f"webhooks at the simulator: {result.webhooks}; target >= 300 orders/s, 0 lost, 0 duplicated"
+    )

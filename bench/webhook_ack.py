@@ -1,0 +1,65 @@
+"""Webhook acknowledgements per second and latency, beside GET /health in the same run.
+
+Target (PRODUCT.md): >= 3,000 signed TikTok Shop webhooks/s at 64 concurrent senders, p99 <= 50 ms.
+Each webhook is unique (its own tts_notification_id), correctly signed, stored and enqueued.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import redis.asyncio as aioredis
+
+from bench.env import base_urls, count_rows, free_port, fresh_database, process, wait_http
+from bench.load import LoadResult, build_request, run_load
+from integrations.platforms.tiktok_shop import webhook_signature
+
+APP_KEY, APP_SECRET = "bench_app_key", "bench_app_secret"
+
+
+def signed_webhooks(url: str, count: int) -> list[bytes]:
+    """`count` unique, correctly signed order-status webhooks."""
+    requests = []
+    for n in range(count):
+        body = json.dumps(
+            {"type": 1, "tts_notification_id": f"bench-{n}", "shop_id": "7495540735365777507",
+             "timestamp": 1718305585, "data": {"order_id": f"57665368813{n:07d}", "order_status": "UNPAID",
+                                                "is_on_hold_order": False, "update_time": 1718305585}},
+            separators=(",", ":"),
+        ).encode()  # fmt: skip
+        headers = {
+            "Authorization": webhook_signature(APP_KEY, APP_SECRET, body),
+            "Content-Type": "application/json",
+        }
+        requests.append(build_request("POST", url, body, headers))
+    return requests
+
+
+async def measure(
+    webhooks: int = 30_000, health: int = 20_000, concurrency: int = 64
+) -> tuple[dict[str, LoadResult], int]:
+    """Start `phien api`, measure /health then webhooks; return both results."""
+    _, redis_url = base_urls()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    async with fresh_database() as db_url:
+        env = {"DATABASE_URL": db_url, "REDIS_URL": redis_url, "PORT": str(port), "LOG_LEVEL": "WARNING",
+               "TIKTOK_SHOP_APP_KEY": APP_KEY, "TIKTOK_SHOP_APP_SECRET": APP_SECRET, "DB_POOL_SIZE": "20"}  # fmt: skip
+        log = Path(tempfile.gettempdir()) / "phien-bench-api.log"
+        with process(["api"], env, log):
+            await wait_http(f"{base}/health")
+            await run_load(
+                base, [build_request("GET", f"{base}/health")] * 2000, concurrency
+            )  # warm-up
+            health_result = await run_load(
+                base, [build_request("GET", f"{base}/health")] * health, concurrency
+            )
+            hooks = signed_webhooks(f"{base}/webhooks/tiktok-shop", webhooks)
+            webhook_result = await run_load(base, hooks, concurrency)
+        stored = await count_rows(db_url, "inbound_events")
+        redis = aioredis.Redis.from_url(redis_url)
+        await redis.flushdb()
+        await redis.aclose()
+    return {"GET /health": health_result, "POST /webhooks/tiktok-shop": webhook_result}, stored

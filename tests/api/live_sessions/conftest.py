@@ -1,0 +1,33 @@
+"""Shops (channel connections) for both cooperatives, and a seller of cooperative B."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from api.accounts.models import Role
+from api.core.db import Database
+from tests.api.live_sessions.helpers import Shop, connect_shop
+from tests.factories import Member, World, add_member
+
+
+@dataclass(frozen=True)
+class Shops:
+    """Coop A's TikTok and Shopee shops, coop B's TikTok shop, and coop B's seller."""
+
+    tiktok_a: Shop
+    shopee_a: Shop
+    tiktok_b: Shop
+    seller_b: Member
+
+
+@pytest.fixture
+async def shops(db: Database, world: World) -> Shops:
+    """Channel connections arranged directly (the channels package owns their endpoints)."""
+    return Shops(
+        tiktok_a=await connect_shop(db, world.coop_a, "tiktok_shop", "7000000001"),
+        shopee_a=await connect_shop(db, world.coop_a, "shopee", "880001"),
+        tiktok_b=await connect_shop(db, world.coop_b, "tiktok_shop", "7000000002"),
+        seller_b=await add_member(db, Role.SELLER, world.coop_b),
+    )
