@@ -27,6 +27,8 @@ run: install
 	echo "  Readiness     http://$(HOST):$(PORT)/ready"; \
 	echo "  Demo token    $$token"; \
 	echo "  Try           curl -H 'Authorization: Bearer $$token' 'http://$(HOST):$(PORT)/api/v1/products?q=gao'"; \
+	echo "  Simulators    TikTok Shop :9101  Shopee :9102  Viettel Post :9103  GHN :9104 (loopback)"; \
+	echo "  Live sale     $(BIN)/phien simulate live --platform tiktok-shop --orders 200 --minutes 1"; \
 	echo; \
 	HOST=$(HOST) PORT=$(PORT) exec $(BIN)/phien serve --simulators
 

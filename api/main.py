@@ -21,6 +21,7 @@ from api.core.middleware import RequestContextMiddleware
 from api.live_sessions.router import router as live_sessions_router
 from api.ops.router import router as ops_router
 from api.orders.router import router as orders_router
+from api.shipments.router import router as shipments_router
 from api.webhooks.handlers import WebhookContext
 from api.webhooks.inbox import InboxWriter
 from api.webhooks.lane import WebhookLane
@@ -38,6 +39,7 @@ def api_v1() -> APIRouter:
         orders_router,
         channels_router,
         live_sessions_router,
+        shipments_router,
     ):
         router.include_router(sub)
     return router

@@ -1,7 +1,8 @@
-"""`python -m bench [webhooks|e2e|all]`: run the benchmarks and print their tables."""
+"""`python -m bench [webhooks|e2e|handoff]`: run the benchmarks and print their tables."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 import uvloop
@@ -40,14 +41,21 @@ async def e2e() -> None:
     """End-to-end orders per second over 20,000 orders, lost and duplicated counts."""
     from bench.end_to_end import measure, report
 
-    report(await measure())
+    report(await measure(orders=int(os.environ.get("BENCH_ORDERS", "20000"))))
+
+
+async def handoff() -> None:
+    """Carrier bookings per second over 5,000 shipments, undisturbed and with a worker killed."""
+    from bench.handoff import measure, report
+
+    report(await measure(shipments=int(os.environ.get("BENCH_SHIPMENTS", "5000"))))
 
 
 def main() -> None:
     """Run the benchmarks named on the command line (all by default)."""
-    which = sys.argv[1:] or ["webhooks", "e2e"]
+    which = sys.argv[1:] or ["webhooks", "e2e", "handoff"]
     for name in which:
-        uvloop.run({"webhooks": webhooks, "e2e": e2e}[name]())
+        uvloop.run({"webhooks": webhooks, "e2e": e2e, "handoff": handoff}[name]())
 
 
 main()

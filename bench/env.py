@@ -15,6 +15,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import redis.asyncio as aioredis
 from sqlalchemy.engine import make_url
 
 from api.core.embedded import normalise_database_url, start_postgres, start_redis
@@ -47,11 +48,34 @@ def base_urls() -> tuple[str, str]:
     rd = os.environ.get("REDIS_URL") or (
         "redis://127.0.0.1:6379/0" if _reachable(6379) else start_redis(ROOT / "var")
     )
-    if rd.startswith("unix://"):
-        rd += "?db=12"
-    else:
-        rd = rd.rsplit("/", 1)[0] + "/12"
     return normalise_database_url(db), rd
+
+
+def with_redis_db(url: str, number: int) -> str:
+    """The same Redis server, another database number."""
+    if url.startswith("unix://"):
+        return f"{url.split('?')[0]}?db={number}"
+    return f"{url.rsplit('/', 1)[0]}/{number}"
+
+
+@contextlib.asynccontextmanager
+async def own_redis_db() -> AsyncIterator[str]:
+    """A Redis database no other bench or test run is using, emptied afterwards."""
+    _, base = base_urls()
+    for number in range(1, 16):
+        url = with_redis_db(base, number)
+        client = aioredis.Redis.from_url(url)
+        if await client.set("phien:test-run", f"bench-{os.getpid()}", nx=True, ex=3600):
+            try:
+                await client.flushdb()
+                await client.set("phien:test-run", f"bench-{os.getpid()}", ex=3600)
+                yield url
+            finally:
+                await client.flushdb()
+                await client.aclose()
+            return
+        await client.aclose()
+    raise RuntimeError("every Redis database 1-15 is in use")
 
 
 def _connect_kwargs(url: str) -> dict[str, object]:

@@ -10,9 +10,7 @@ import json
 import tempfile
 from pathlib import Path
 
-import redis.asyncio as aioredis
-
-from bench.env import base_urls, count_rows, free_port, fresh_database, process, wait_http
+from bench.env import count_rows, free_port, fresh_database, own_redis_db, process, wait_http
 from bench.load import LoadResult, build_request, run_load
 from integrations.platforms.tiktok_shop import webhook_signature
 
@@ -41,12 +39,11 @@ async def measure(
     webhooks: int = 30_000, health: int = 20_000, concurrency: int = 64
 ) -> tuple[dict[str, LoadResult], int]:
     """Start `phien api`, measure /health then webhooks; return both results."""
-    _, redis_url = base_urls()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    async with fresh_database() as db_url:
+    async with fresh_database() as db_url, own_redis_db() as redis_url:
         env = {"DATABASE_URL": db_url, "REDIS_URL": redis_url, "PORT": str(port), "LOG_LEVEL": "WARNING",
-               "TIKTOK_SHOP_APP_KEY": APP_KEY, "TIKTOK_SHOP_APP_SECRET": APP_SECRET, "DB_POOL_SIZE": "20"}  # fmt: skip
+               "TIKTOK_SHOP_APP_KEY": APP_KEY, "TIKTOK_SHOP_APP_SECRET": APP_SECRET, "DB_POOL_SIZE": "10"}  # fmt: skip
         log = Path(tempfile.gettempdir()) / "phien-bench-api.log"
         with process(["api"], env, log):
             await wait_http(f"{base}/health")
@@ -59,7 +56,4 @@ async def measure(
             hooks = signed_webhooks(f"{base}/webhooks/tiktok-shop", webhooks)
             webhook_result = await run_load(base, hooks, concurrency)
         stored = await count_rows(db_url, "inbound_events")
-        redis = aioredis.Redis.from_url(redis_url)
-        await redis.flushdb()
-        await redis.aclose()
     return {"GET /health": health_result, "POST /webhooks/tiktok-shop": webhook_result}, stored

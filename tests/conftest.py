@@ -28,8 +28,11 @@ from api.core.db import Database
 from api.core.embedded import normalise_database_url, start_postgres, start_redis
 from api.core.migrate import upgrade_to_head
 from api.main import create_app
+from integrations.simulators import ghn as ghn_sim_app
 from integrations.simulators import shopee as shopee_sim_app
 from integrations.simulators import tiktok_shop as tiktok_shop_sim
+from integrations.simulators import viettel_post as viettel_post_sim_app
+from integrations.simulators._carrier_common import CarrierSimConfig
 from integrations.simulators.serve import serve_in_background
 from tests.factories import World, build_world
 
@@ -127,10 +130,62 @@ async def shopee_sim() -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, redis_url: str, tiktok_sim: str, shopee_sim: str) -> Settings:
+def api_port() -> int:
+    """The port the API will listen on, chosen first so carrier simulators can target it."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def carrier_sim_config(api_port: int, path: str, secret: str) -> CarrierSimConfig:
+    """A carrier simulator pushing its status webhooks to the API (quick retries for tests)."""
+    return CarrierSimConfig(
+        username="htx-binh-lu",
+        password="vtp-sim-password-3c1d",
+        token="ghn-sim-token-8e2f",
+        shop_id=885,
+        webhook_secret=secret,
+        webhook_target_url=f"http://127.0.0.1:{api_port}{path}",
+        webhook_retry_delay_s=0.05,
+        timeout_sleep_s=2.0,
+    )
+
+
+VIETTEL_POST_SIM = ("/webhooks/carriers/viettel-post", "vtp-sim-webhook-secret-5a9b")
+GHN_SIM = ("/webhooks/carriers/ghn", "ghn-sim-path-secret-d41e")
+
+
+@pytest.fixture(scope="session")
+async def viettel_post_sim(api_port: int) -> AsyncIterator[str]:
+    """The Viettel Post simulator over loopback HTTP, pushing webhooks to the API."""
+    config = carrier_sim_config(api_port, *VIETTEL_POST_SIM)
+    async with serve_in_background(viettel_post_sim_app.create_app(config)) as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+async def ghn_sim(api_port: int) -> AsyncIterator[str]:
+    """The GHN simulator over loopback HTTP, pushing webhooks to the API (secret in the path)."""
+    config = carrier_sim_config(api_port, *GHN_SIM)
+    async with serve_in_background(ghn_sim_app.create_app(config)) as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def settings(
+    database_url: str,
+    redis_url: str,
+    tiktok_sim: str,
+    shopee_sim: str,
+    viettel_post_sim: str,
+    ghn_sim: str,
+    api_port: int,
+) -> Settings:
     """Settings pointing at the test database, Redis and the simulators."""
     sim_tiktok = tiktok_shop_sim.TikTokShopSimConfig()
     sim_shopee = shopee_sim_app.ShopeeSimConfig()
+    carrier = carrier_sim_config(api_port, *VIETTEL_POST_SIM)
     return Settings(
         environment="test",
         database_url=database_url,
@@ -143,6 +198,14 @@ def settings(database_url: str, redis_url: str, tiktok_sim: str, shopee_sim: str
         shopee_api_base=shopee_sim,
         shopee_partner_id=sim_shopee.partner_id,
         shopee_partner_key=SecretStr(sim_shopee.partner_key),
+        viettel_post_api_base=viettel_post_sim,
+        viettel_post_username=carrier.username,
+        viettel_post_password=SecretStr(carrier.password),
+        viettel_post_webhook_secret=SecretStr(VIETTEL_POST_SIM[1]),
+        ghn_api_base=f"{ghn_sim}/shiip/public-api",
+        ghn_token=SecretStr(carrier.token),
+        ghn_shop_id=carrier.shop_id,
+        ghn_webhook_secret=SecretStr(GHN_SIM[1]),
     )
 
 
@@ -156,9 +219,11 @@ async def db(settings: Settings) -> AsyncIterator[Database]:
 
 
 @pytest.fixture(scope="session")
-async def api_base(settings: Settings, tiktok_sim: str, shopee_sim: str) -> AsyncIterator[str]:
+async def api_base(
+    settings: Settings, tiktok_sim: str, shopee_sim: str, api_port: int
+) -> AsyncIterator[str]:
     """The real application served on a loopback port."""
-    async with serve_in_background(create_app(settings)) as base:
+    async with serve_in_background(create_app(settings), port=api_port) as base:
         async with httpx.AsyncClient(timeout=10) as http:
             for sim, path in ((tiktok_sim, "tiktok-shop"), (shopee_sim, "shopee")):
                 hook = {"webhook_url": f"{base}/webhooks/{path}"}
@@ -174,8 +239,8 @@ async def client(api_base: str) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture(autouse=True)
-async def _clean_state(db: Database, redis_url: str) -> None:
-    """Every test starts with empty tables and an empty queue."""
+async def _clean_state(db: Database, redis_url: str, viettel_post_sim: str, ghn_sim: str) -> None:
+    """Every test starts with empty tables, an empty queue and carriers that booked nothing."""
     async with db.engine.begin() as conn:
         names = (
             await conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
@@ -188,6 +253,11 @@ async def _clean_state(db: Database, redis_url: str) -> None:
     await redis.flushdb()
     await redis.set("phien:test-run", owner or os.getpid(), ex=3600)
     await redis.aclose()
+    # Order ids restart at 1 in every test, so our references (PHN-<order id>) would collide
+    # with the last test's bookings at the (session-long) carrier simulators.
+    async with httpx.AsyncClient(timeout=10) as http:
+        for sim in (viettel_post_sim, ghn_sim):
+            (await http.post(f"{sim}/_sim/reset")).raise_for_status()
 
 
 @pytest.fixture

@@ -38,7 +38,9 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["db"] = db
     ctx["http"] = httpx.AsyncClient(
         timeout=httpx.Timeout(10.0, connect=3.0),
-        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        # httpcore scans its whole pool on every request, so a small pool of kept-alive
+        # connections is faster than one connection per concurrent job.
+        limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
     )
     log.info("worker started")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from arq.connections import RedisSettings
 from arq.cron import CronJob, cron
@@ -12,7 +12,7 @@ from api.core.config import Settings, get_settings
 from api.core.embedded import resolve_urls
 from workers import tasks
 from workers.context import shutdown, startup
-from workers.jobs import channels, ingest
+from workers.jobs import carrier_clients, channels, handoff, inbox, ingest, tracking
 from workers.queue import QUEUE_NAME
 from workers.serialization import deserialize, serialize
 
@@ -26,16 +26,28 @@ def redis_settings(settings: Settings | None = None) -> RedisSettings:
 
 FUNCTIONS: list[Function] = [
     func(tasks.noop, name="noop", max_tries=3),
-    # Platform fetches retry with backoff (Retry(defer=…)); after the last try the inbox row
-    # stays unhandled and the sweeper offers it again later.
-    func(ingest.process_inbound_event, name="process_inbound_event", max_tries=8),
+    # A drain that fails leaves its rows unhandled with a retry_after; the sweeper rings again.
+    func(inbox.drain_inbox, name="drain_inbox", max_tries=3),
+    func(inbox.process_inbound_event, name="process_inbound_event", max_tries=3),
+    # A failed carrier event is retried after a backoff; past the last try, the sweeper.
+    func(tracking.process_carrier_event, name="process_carrier_event", max_tries=5),
+    # Carrier bookings retry transient failures with backoff (Retry(defer=…)); past the last try
+    # the row stays pending and the shipment sweeper offers it again.
+    func(handoff.hand_off_shipment, name="hand_off_shipment", max_tries=8),
+    func(handoff.cancel_shipment, name="cancel_shipment", max_tries=8),
     func(ingest.reconcile_connection, name="reconcile_connection", max_tries=3),
     func(channels.refresh_channel_token, name="refresh_channel_token", max_tries=5),
 ]
 
 CRON_JOBS: list[CronJob] = [
-    cron(ingest.sweep_inbox, name="sweep_inbox", second={5, 35}, run_at_startup=True),
+    cron(inbox.sweep_inbox, name="sweep_inbox", second={5, 20, 35, 50}, run_at_startup=True),
     cron(ingest.reconcile_all, name="reconcile_all", minute=set(range(2, 60, 5)), second=0),
+    cron(
+        handoff.sweep_shipments,
+        name="sweep_shipments",
+        second={10, 25, 40, 55},
+        run_at_startup=True,
+    ),
     cron(
         channels.refresh_expiring_tokens,
         name="refresh_expiring_tokens",
@@ -46,14 +58,24 @@ CRON_JOBS: list[CronJob] = [
 ]
 
 
+async def _startup(ctx: dict[str, Any]) -> None:
+    await startup(ctx)
+    await carrier_clients.open_carriers(ctx)
+
+
+async def _shutdown(ctx: dict[str, Any]) -> None:
+    await carrier_clients.close_carriers(ctx)
+    await shutdown(ctx)
+
+
 class WorkerSettings:
     """Passed to arq's Worker (`phien worker` builds it from these attributes)."""
 
     functions: ClassVar[list[Function]] = FUNCTIONS
     cron_jobs: ClassVar[list[CronJob]] = CRON_JOBS
     queue_name = QUEUE_NAME
-    on_startup = startup
-    on_shutdown = shutdown
+    on_startup = _startup
+    on_shutdown = _shutdown
     job_serializer = serialize
     job_deserializer = deserialize
     # Results are never read: every outcome we care about is a database row.

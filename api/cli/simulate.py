@@ -64,6 +64,46 @@ def shopee(
     run_shopee_simulator(host, port, config)
 
 
+class CarrierName(StrEnum):
+    """Carriers that have a simulator."""
+
+    VIETTEL_POST = "viettel-post"
+    GHN = "ghn"
+
+
+CARRIER_PORTS = {CarrierName.VIETTEL_POST: 9103, CarrierName.GHN: 9104}
+
+
+@simulate_app.command("carrier")
+def carrier(
+    name: Annotated[CarrierName, typer.Argument(help="which carrier")],
+    port: Annotated[int | None, typer.Option(help="9103 (Viettel Post) or 9104 (GHN)")] = None,
+    host: HostOpt = "127.0.0.1",
+    webhook_url: WebhookOpt = None,
+    latency_ms: float = 0.0,
+    failure_rate: float = 0.0,
+    timeout_rate: float = 0.0,
+) -> None:
+    """Serve a carrier simulator: login, booking with duplicate checks, cancel, labels, webhooks."""
+    from integrations.simulators._carrier_common import CarrierSimConfig
+
+    config = CarrierSimConfig(
+        webhook_target_url=webhook_url or f"http://127.0.0.1:8000/webhooks/carriers/{name.value}",
+        latency_ms=latency_ms,
+        failure_rate=failure_rate,
+        timeout_rate=timeout_rate,
+    )
+    listen = port or CARRIER_PORTS[name]
+    if name is CarrierName.VIETTEL_POST:
+        from integrations.simulators.viettel_post import run_viettel_post_simulator
+
+        run_viettel_post_simulator(host, listen, config)
+    else:
+        from integrations.simulators.ghn import run_ghn_simulator
+
+        run_ghn_simulator(host, listen, config)
+
+
 @simulate_app.command("live")
 def live(
     platform: Annotated[LivePlatform, typer.Option(help="which platform's simulator")],

@@ -25,6 +25,10 @@ class Cooperative(SQLModel, table=True):
     street: str = Field(max_length=255)
     # Kept for carriers that still route by the pre-2025 district.
     legacy_district: str | None = Field(default=None, max_length=100)
+    # Who collects this cooperative's parcels (viettel_post or ghn).
+    carrier: str = Field(
+        default="viettel_post", sa_column_kwargs={"server_default": "viettel_post"}, max_length=32
+    )
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
 

@@ -17,6 +17,7 @@ SECRET_FIELDS = (
     "viettel_post_password",
     "viettel_post_webhook_secret",
     "ghn_token",
+    "ghn_webhook_secret",
     "stripe_api_key",
     "stripe_webhook_secret",
 )
@@ -36,7 +37,7 @@ class Settings(BaseSettings):
     port: int = 8000
     log_level: str = "INFO"
     db_pool_size: int = 10
-    db_max_overflow: int = 20
+    db_max_overflow: int = 10
     max_body_bytes: int = 1_000_000
     # An inbox row still unhandled after this long is offered to the workers again.
     inbox_sweep_after_seconds: int = 20
@@ -58,6 +59,15 @@ class Settings(BaseSettings):
     ghn_api_base: str = "https://online-gateway.ghn.vn"
     ghn_token: SecretStr = SecretStr("")
     ghn_shop_id: int = 0
+    # A fixed Viettel Post ORDER_SERVICE (e.g. VCN) skips the getPriceAll call per booking;
+    # unset means "ask getPriceAll for the services on this route".
+    viettel_post_service_code: str | None = None
+    # Per call to a carrier: shorter than job_timeout, so a hung carrier costs one retry.
+    carrier_timeout_s: float = 10.0
+    # A pending shipment nobody booked after this long is offered to the workers again.
+    shipment_sweep_after_seconds: int = 30
+    # GHN signs nothing: this unguessable segment of /webhooks/carriers/ghn/{secret} is the proof.
+    ghn_webhook_secret: SecretStr = SecretStr("")
     stripe_api_base: str = "https://api.stripe.com"
     stripe_api_key: SecretStr = SecretStr("")
     stripe_webhook_secret: SecretStr = SecretStr("")

@@ -76,7 +76,12 @@ class Database:
             pool_size=pool_size,
             max_overflow=max_overflow,
             pool_pre_ping=True,
-            connect_args={"server_settings": {"application_name": "phien", "timezone": "UTC"}},
+            connect_args={
+                "server_settings": {"application_name": "phien", "timezone": "UTC"},
+                # Many distinct statements (IN lists of every length, ON CONFLICT forms):
+                # keep them all prepared rather than re-parsing on each call.
+                "prepared_statement_cache_size": 1000,
+            },
         )
         self._sessions = async_sessionmaker(
             self.engine, class_=PhienSession, expire_on_commit=False, autoflush=False

@@ -7,6 +7,7 @@ from api.cooperatives.models import Cooperative
 from api.core.db import metadata
 from api.live_sessions.models import LiveOffer, LiveSession
 from api.orders.models import Order, OrderEvent, OrderLine
+from api.shipments.models import Shipment, ShipmentEvent
 from api.webhooks.models import InboundEvent
 
 __all__ = [
@@ -20,6 +21,8 @@ __all__ = [
     "OrderEvent",
     "OrderLine",
     "Product",
+    "Shipment",
+    "ShipmentEvent",
     "SkuMapping",
     "StockMovement",
     "User",

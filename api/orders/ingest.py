@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from api.catalogue.models import Variant
 from api.channels.mapping import resolve_variants
 from api.channels.models import ChannelConnection
 from api.live_sessions.attribution import attribute_order, release_order_claims
@@ -29,6 +30,7 @@ from api.orders.models import (
 )
 from api.orders.reservation import release_order, reserve_order
 from api.orders.status import can_move, is_paid_stage, normalise
+from api.shipments.outbox import cancel_for_order, ensure_shipment
 from integrations.platforms import PlatformOrder, PlatformWebhook
 
 
@@ -84,10 +86,18 @@ def _header(po: PlatformOrder, connection: ChannelConnection | None) -> dict[str
 
 
 async def _write_lines(
-    session: AsyncSession, order: Order, po: PlatformOrder, connection: ChannelConnection
+    session: AsyncSession,
+    order: Order,
+    po: PlatformOrder,
+    connection: ChannelConnection,
+    known: dict[str, Variant | None] | None,
 ) -> list[OrderLine]:
-    variants = await resolve_variants(
-        session, connection, [(line.platform_sku_id, line.seller_sku) for line in po.lines]
+    variants = (
+        known
+        if known is not None
+        else await resolve_variants(
+            session, connection, [(line.platform_sku_id, line.seller_sku) for line in po.lines]
+        )
     )
     lines: list[OrderLine] = []
     unmapped: list[str] = []
@@ -137,20 +147,31 @@ async def _lines_of(session: AsyncSession, order_id: int) -> list[OrderLine]:
 async def _cancel(session: AsyncSession, order: Order, source: str) -> None:
     assert order.id is not None
     lines = await _lines_of(session, order.id)
-    released = await release_order(session, order, lines)
+    if await cancel_for_order(session, order, source=source) != "refused":
+        released = await release_order(session, order, lines)
+        order.fulfilment_status = FulfilmentStatus.CANCELLED.value
+        events.record(session, order.id, "stock_released", source, units=released)
+    # else: the carrier already has the parcel, so its stock is not ours to release; it comes
+    # back only if the parcel is returned.
     await release_order_claims(session, order, lines)
-    order.fulfilment_status = FulfilmentStatus.CANCELLED.value
-    events.record(session, order.id, "stock_released", source, units=released)
 
 
 async def apply_platform_order(
-    session: AsyncSession, connection: ChannelConnection, po: PlatformOrder, *, source: str
+    session: AsyncSession,
+    connection: ChannelConnection,
+    po: PlatformOrder,
+    *,
+    source: str,
+    variants: dict[str, Variant | None] | None = None,
 ) -> Order:
-    """Create or update our order from the platform's full view of it."""
+    """Create or update our order from the platform's full view of it.
+
+    `variants` (platform SKU id -> variant) may be resolved by the caller once for a batch.
+    """
     order, created = await _claim_row(session, _header(po, connection))
     assert order.id is not None
     if created:
-        await _on_created(session, order, po, connection, source)
+        await _on_created(session, order, po, connection, source, variants)
     else:
         await _on_update(session, order, po, source)
     _settle_payment(order)
@@ -164,9 +185,10 @@ async def _on_created(
     po: PlatformOrder,
     connection: ChannelConnection,
     source: str,
+    variants: dict[str, Variant | None] | None,
 ) -> None:
     assert order.id is not None
-    lines = await _write_lines(session, order, po, connection)
+    lines = await _write_lines(session, order, po, connection, variants)
     events.record(session, order.id, "created", source, status=order.status, lines=len(lines))
     if order.status == OrderStatus.CANCELLED.value:
         order.fulfilment_status = FulfilmentStatus.CANCELLED.value
@@ -178,6 +200,7 @@ async def _on_created(
             session, order.id, "backordered", source, reason=order.flag_reasons["backordered"]
         )
     await attribute_order(session, order, lines)
+    await ensure_shipment(session, order, source=source)
 
 
 async def _on_update(session: AsyncSession, order: Order, po: PlatformOrder, source: str) -> None:
@@ -203,6 +226,8 @@ async def _on_update(session: AsyncSession, order: Order, po: PlatformOrder, sou
     events.record(session, order.id, "status_changed", source, **{"from": current, "to": target})
     if target is OrderStatus.CANCELLED:
         await _cancel(session, order, source)
+    else:
+        await ensure_shipment(session, order, source=source)
 
 
 async def record_unknown_shop_order(session: AsyncSession, hook: PlatformWebhook) -> Order | None:

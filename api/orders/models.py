@@ -81,6 +81,7 @@ class Order(SQLModel, table=True):
         Index("ix_orders_cooperative_id_id", "cooperative_id", "id"),
         Index("ix_orders_live_session_id", "live_session_id"),
         Index("ix_orders_flags", "flags", postgresql_using="gin"),
+        Index("ix_orders_channel_connection_id", "channel_connection_id"),
     )
 
     id: int | None = id_field()

@@ -1,4 +1,4 @@
-"""Platform webhook handlers: verify the raw bytes, store once, answer 200 fast.
+"""Webhook handlers (platforms and carriers): verify the raw bytes, store once, answer 200 fast.
 
 They take and return plain values (no FastAPI request), so the webhook lane can call them on
 the acknowledgement hot path without the framework's per-request machinery.
@@ -6,6 +6,7 @@ the acknowledgement hot path without the framework's per-request machinery.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from typing import Any
 
 from api.core.config import Settings
 from api.webhooks.inbox import Inbound, InboxWriter
+from integrations.carriers import ghn, viettel_post
+from integrations.carriers.base import TrackingUpdate, WebhookPayloadError
 from integrations.platforms import PlatformPayloadError, PlatformWebhook, shopee, tiktok_shop
 
 log = logging.getLogger(__name__)
@@ -30,6 +33,8 @@ class WebhookRequest:
     url: str
     headers: dict[str, str]
     body: bytes
+    # What followed the prefix of a prefix-matched path (the GHN secret); never logged.
+    path_tail: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,7 +97,56 @@ async def shopee_webhook(ctx: WebhookContext, request: WebhookRequest) -> tuple[
     return await _accept(ctx, hook, request)
 
 
+async def _accept_tracking(
+    ctx: WebhookContext, source: str, updates: list[TrackingUpdate], request: WebhookRequest
+) -> tuple[int, bytes]:
+    kept = {k: request.headers[k][:200] for k in KEPT_HEADERS if k in request.headers}
+    if not updates:
+        # Authentic but unreadable: kept for a person, answered 200 so the carrier stops retrying.
+        key = f"unparseable:{hashlib.sha256(request.body).hexdigest()}"
+        rows = [Inbound(source, key, "unparseable", "", None, request.body, kept)]
+    else:
+        rows = [
+            Inbound(source, u.event_key, u.raw_status, "", u.waybill, request.body, kept)
+            for u in updates
+        ]
+    # Submitted together, the rows join one group commit; carriers resend duplicates freely.
+    await asyncio.gather(*(ctx.inbox.submit(row) for row in rows))
+    return OK
+
+
+async def viettel_post_webhook(ctx: WebhookContext, request: WebhookRequest) -> tuple[int, bytes]:
+    """Viettel Post status push: our secret in `Authorization` and/or the body `TOKEN`."""
+    secret = ctx.settings.viettel_post_webhook_secret.get_secret_value()
+    if not viettel_post.verify_webhook(request.headers, request.body, secret):
+        log.warning("viettel post webhook rejected: bad secret", extra={"bytes": len(request.body)})
+        return BAD_SIGNATURE
+    try:
+        updates = viettel_post.parse_webhook(request.body)
+    except WebhookPayloadError:
+        updates = []
+    return await _accept_tracking(ctx, "viettel_post", updates, request)
+
+
+async def ghn_webhook(ctx: WebhookContext, request: WebhookRequest) -> tuple[int, bytes]:
+    """GHN status push: unsigned, so the secret is the last segment of the callback path."""
+    secret = ctx.settings.ghn_webhook_secret.get_secret_value()
+    if not ghn.verify_path_secret(request.path_tail, secret):
+        log.warning("ghn webhook rejected: bad path secret", extra={"bytes": len(request.body)})
+        return BAD_SIGNATURE
+    try:
+        updates = ghn.parse_webhook(request.body)
+    except WebhookPayloadError:
+        updates = []
+    return await _accept_tracking(ctx, "ghn", updates, request)
+
+
 HANDLERS: dict[str, Any] = {
     "/webhooks/tiktok-shop": tiktok_shop_webhook,
     "/webhooks/shopee": shopee_webhook,
+    "/webhooks/carriers/viettel-post": viettel_post_webhook,
+}
+# Paths that end in a variable segment: prefix → (route label for metrics and logs, handler).
+PREFIX_HANDLERS: dict[str, tuple[str, Any]] = {
+    "/webhooks/carriers/ghn/": ("/webhooks/carriers/ghn/{secret}", ghn_webhook),
 }

@@ -18,14 +18,13 @@ import orjson
 from workers.queue import Bell, PendingJob
 
 PROCESS_JOB = "process_inbound_event"
-
-_INSERT = """
-    INSERT INTO inbound_events
-           (source, event_key, topic, shop_id, object_id, raw_body, headers, signature_valid)
-    VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, true)
-    ON CONFLICT (source, event_key) DO NOTHING
-    RETURNING id
-"""
+DRAIN_JOB = "drain_inbox"
+# Platform webhooks are drained in batches by up to this many concurrent jobs per source.
+DRAIN_LANES = 2
+PLATFORM_SOURCES = frozenset({"tiktok_shop", "shopee"})
+# Sources handled one event per job (carriers: few events, each independent).
+CARRIER_JOB = "process_carrier_event"
+PER_EVENT_JOBS: dict[str, str] = {"viettel_post": CARRIER_JOB, "ghn": CARRIER_JOB}
 
 
 @dataclass(frozen=True)
@@ -41,33 +40,17 @@ class Inbound:
     headers: dict[str, str]
 
 
-def process_job(event_id: int) -> PendingJob:
-    """The job that handles one inbox row (its id makes re-enqueues collapse while queued)."""
-    return PendingJob(PROCESS_JOB, (event_id,), job_id=f"inbound:{event_id}")
+def drain_job(source: str, lane: int) -> PendingJob:
+    """A batch drain of one source's inbox (while one is queued, more rings collapse into it)."""
+    return PendingJob(DRAIN_JOB, (source, lane), job_id=f"drain:{source}:{lane}")
 
 
-async def store(pool: asyncpg.Pool, event: Inbound) -> int | None:
-    """Store the event; its id if new, None for a duplicate delivery."""
-    event_id = await pool.fetchval(
-        _INSERT,
-        event.source,
-        event.event_key[:255],
-        event.topic[:64],
-        event.shop_id[:64],
-        event.object_id[:128] if event.object_id else None,
-        event.raw_body,
-        orjson.dumps(event.headers).decode(),
-    )
-    return None if event_id is None else int(event_id)
-
-
-async def store_and_enqueue(pool: asyncpg.Pool, bell: Bell, event: Inbound) -> bool:
-    """Store the event and, only if it is new, ring for its processing. True when new."""
-    event_id = await store(pool, event)
-    if event_id is None:
-        return False
-    bell.ring(process_job(event_id))
-    return True
+def process_job(source: str, event_id: int) -> PendingJob:
+    """The job that handles a new inbox row: a batch drain, or a per-event job for carriers."""
+    if source in PLATFORM_SOURCES:
+        return drain_job(source, event_id % DRAIN_LANES)
+    job = PER_EVENT_JOBS.get(source, PROCESS_JOB)
+    return PendingJob(job, (event_id,), job_id=f"inbound:{event_id}")
 
 
 _INSERT_MANY = """
@@ -137,6 +120,6 @@ class InboxWriter:
         for event, future in batch:
             event_id = new.pop((event.source, event.event_key[:255]), None)
             if event_id is not None:
-                self.bell.ring(process_job(event_id))
+                self.bell.ring(process_job(event.source, event_id))
             if not future.done():
                 future.set_result(event_id is not None)

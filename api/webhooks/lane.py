@@ -1,9 +1,9 @@
-"""The webhook lane: platform webhooks answered by plain ASGI in front of FastAPI.
+"""The webhook lane: platform and carrier webhooks answered by plain ASGI in front of FastAPI.
 
 A webhook needs none of the framework's routing, dependency solving or validation, and at
-thousands per second that machinery was half of the acknowledgement's CPU. Everything else
-(including the carrier webhooks, which are few) goes on to FastAPI untouched. The outer
-request-context middleware still assigns request ids, limits bodies and counts metrics.
+thousands per second that machinery was half of the acknowledgement's CPU. Carrier webhooks take
+the same lane so they share the inbox writer. Everything else goes on to FastAPI untouched. The
+outer request-context middleware still assigns request ids, limits bodies and counts metrics.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.webhooks.handlers import HANDLERS, WebhookContext, WebhookRequest
+from api.webhooks.handlers import HANDLERS, PREFIX_HANDLERS, WebhookContext, WebhookRequest
 
 log = logging.getLogger(__name__)
 
@@ -27,19 +27,32 @@ def _url(scope: Scope, headers: dict[str, str]) -> str:
 
 
 class WebhookLane:
-    """Answers POSTs to the platform webhook paths; forwards every other request to `app`."""
+    """Answers POSTs to the webhook paths; forwards every other request to `app`."""
 
     def __init__(self, app: ASGIApp, context: Callable[[], WebhookContext]) -> None:
         self.app = app
         self.context = context
         self.handlers: dict[str, Handler] = HANDLERS
+        self.prefixed: dict[str, tuple[str, Handler]] = PREFIX_HANDLERS
+
+    def route(self, path: str) -> tuple[Handler, str, str] | None:
+        """(handler, route label, path tail) for a webhook path, or None."""
+        handler = self.handlers.get(path)
+        if handler is not None:
+            return handler, path, ""
+        for prefix, (label, prefixed) in self.prefixed.items():
+            if path.startswith(prefix):
+                return prefixed, label, path[len(prefix) :]
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        handler = self.handlers.get(scope["path"]) if scope["type"] == "http" else None
-        if handler is None or scope["method"] != "POST":
+        found = self.route(scope["path"]) if scope["type"] == "http" else None
+        if found is None or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        scope["phien.route"] = scope["path"]
+        handler, label, tail = found
+        # The label, never the raw path: a GHN path carries its secret.
+        scope["phien.route"] = label
         chunks = []
         while True:
             message = await receive()
@@ -47,12 +60,12 @@ class WebhookLane:
             if not message.get("more_body", False):
                 break
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        request = WebhookRequest(_url(scope, headers), headers, b"".join(chunks))
+        request = WebhookRequest(_url(scope, headers), headers, b"".join(chunks), tail)
         try:
             status, body = await handler(self.context(), request)
         except Exception:
-            # The inbox could not store it: the platform must retry, so never answer 200.
-            log.exception("webhook not stored", extra={"path": scope["path"]})
+            # The inbox could not store it: the sender must retry, so never answer 200.
+            log.exception("webhook not stored", extra={"path": label})
             status, body = _UNAVAILABLE
         await send(
             {

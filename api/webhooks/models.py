@@ -42,5 +42,9 @@ class InboundEvent(SQLModel, table=True):
     )
     attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     last_error: str | None = Field(default=None, max_length=2000)
+    # After a failed attempt, not before this time (backoff without holding a job asleep).
+    retry_after: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
     # What handling concluded: processed, ignored (topic we do not act on), unknown_shop, ...
     outcome: str | None = Field(default=None, max_length=64)

@@ -76,7 +76,11 @@ class WebhookPusher:
 
     async def start(self) -> None:
         """Open the one shared HTTP client (called from the app lifespan)."""
-        limits = httpx.Limits(max_connections=self._concurrency, max_keepalive_connections=32)
+        # Keep every connection alive: a smaller keep-alive pool would close and reopen the
+        # extra connections on every push.
+        limits = httpx.Limits(
+            max_connections=self._concurrency, max_keepalive_connections=self._concurrency
+        )
         self._http = httpx.AsyncClient(limits=limits, timeout=self.policy.timeout_s)
 
     async def close(self) -> None:

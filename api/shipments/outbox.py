@@ -1,0 +1,254 @@
+"""The shipment outbox: a pending row written in the transaction that confirms the order.
+
+Ingestion calls `ensure_shipment` and `cancel_for_order` with the order row locked (FOR UPDATE),
+so two deliveries of the same order cannot both write one. The hand-off job is enqueued only
+after that transaction commits; if the enqueue is lost, the sweeper finds the row itself.
+
+Lock order, everywhere: a shipment row before its order row (the jobs and the API hold the
+shipment and then update the order). Ingestion holds the order first, so it only ever takes a
+shipment with SKIP LOCKED and hands the work to a job when the row is busy: no deadlock.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from api.catalogue.models import Variant
+from api.cooperatives.models import Cooperative
+from api.core.db import PhienSession, utcnow
+from api.orders import events
+from api.orders.models import FulfilmentStatus, Order, OrderFlag, OrderLine, OrderStatus
+from api.shipments.models import Shipment
+
+HANDOFF_JOB = "hand_off_shipment"
+CANCEL_JOB = "cancel_shipment"
+SHIPPABLE = frozenset(
+    {
+        OrderStatus.CONFIRMED,
+        OrderStatus.READY_TO_SHIP,
+        OrderStatus.IN_TRANSIT,
+        OrderStatus.DELIVERED,
+        OrderStatus.COMPLETED,
+    }
+)
+# Every flag means a person must decide first (an unmapped line, a shortfall, units over a live
+# offer's cap or a buyer's limit): shipping it anyway is not our call.
+BLOCKING_FLAGS = frozenset(flag.value for flag in OrderFlag)
+# A carrier takes a cancellation only until its courier has the parcel.
+BEFORE_PICKUP = frozenset({"pending", "handed_off"})
+# Fulfilment statuses that say "a shipment is on its way to being booked or is booked".
+SHIPMENT_STAGES = (FulfilmentStatus.PENDING_SHIPMENT.value, FulfilmentStatus.HANDED_OFF.value)
+MAX_REFERENCES = 20
+
+CancelOutcome = Literal["none", "cancelled", "requested", "refused"]
+
+
+def reference_for(order_id: int, attempt: int = 1) -> str:
+    """Our idempotency key at the carrier; a re-shipment after a cancel gets a fresh one."""
+    return f"PHN-{order_id}" if attempt == 1 else f"PHN-{order_id}-{attempt}"
+
+
+def handoff_job_id(shipment_id: int) -> str:
+    """One queued hand-off per shipment (arq refuses a second job with the same id)."""
+    return f"handoff:{shipment_id}"
+
+
+def _jobs(session: AsyncSession) -> PhienSession:
+    assert isinstance(session, PhienSession), "jobs need a PhienSession (sent after commit)"
+    return session
+
+
+def enqueue_handoff(session: AsyncSession, shipment_id: int) -> None:
+    """Book this shipment once the transaction commits."""
+    _jobs(session).enqueue_after_commit(
+        HANDOFF_JOB, shipment_id, job_id=handoff_job_id(shipment_id)
+    )
+
+
+def enqueue_cancel(session: AsyncSession, shipment_id: int) -> None:
+    """Cancel this shipment at the carrier once the transaction commits."""
+    _jobs(session).enqueue_after_commit(CANCEL_JOB, shipment_id, job_id=f"cancel:{shipment_id}")
+
+
+def is_shippable(order: Order) -> bool:
+    """Confirmed or later, not cancelled, stock reserved, every line mapped, nothing flagged."""
+    try:
+        status = OrderStatus(order.status)
+    except ValueError:
+        return False
+    return (
+        status in SHIPPABLE
+        and order.cooperative_id is not None
+        and order.fulfilment_status == FulfilmentStatus.RESERVED.value
+        and not BLOCKING_FLAGS.intersection(order.flags)
+    )
+
+
+async def _carrier_and_weight(session: AsyncSession, order: Order) -> tuple[str, int]:
+    weight = (
+        select(func.coalesce(func.sum(col(OrderLine.quantity) * col(Variant.shipping_weight_g)), 0))
+        .join(Variant, col(Variant.id) == col(OrderLine.variant_id))
+        .where(col(OrderLine.order_id) == order.id)
+        .scalar_subquery()
+    )
+    row = (
+        await session.execute(
+            select(col(Cooperative.carrier), weight).where(
+                col(Cooperative.id) == order.cooperative_id
+            )
+        )
+    ).one()
+    return str(row[0]), int(row[1])
+
+
+def _values(order: Order, carrier: str, weight_g: int) -> dict[str, object]:
+    return {
+        "order_id": order.id,
+        "cooperative_id": order.cooperative_id,
+        "carrier": carrier,
+        # Never charge shipping twice: the order total already holds the buyer's shipping fee,
+        # and the carrier bills its own fee to the cooperative, not on top of COD.
+        "cod_amount_vnd": order.total_vnd if order.payment_method == "cod" else 0,
+        "weight_g": weight_g,
+        "status": "pending",
+        "receiver_name": order.buyer_name,
+        "receiver_phone": order.buyer_phone,
+        "receiver_province": order.ship_province,
+        "receiver_ward": order.ship_ward,
+        "receiver_district": order.ship_district,
+        "receiver_street": order.ship_street,
+    }
+
+
+async def active_shipment_id(session: AsyncSession, order_id: int) -> int | None:
+    """The order's live (not cancelled) shipment, without locking it."""
+    return (
+        await session.execute(
+            select(col(Shipment.id)).where(
+                col(Shipment.order_id) == order_id, col(Shipment.status) != "cancelled"
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def _insert(
+    session: AsyncSession, order: Order, values: dict[str, object]
+) -> Shipment | None:
+    assert order.id is not None
+    for attempt in range(1, MAX_REFERENCES + 1):
+        # No conflict target: it covers both the one-live-shipment-per-order partial index and
+        # the unique reference (held by an earlier, cancelled shipment of the same order).
+        shipment = (
+            await session.execute(
+                insert(Shipment)
+                .values(reference=reference_for(order.id, attempt), **values)
+                .on_conflict_do_nothing()
+                .returning(Shipment)
+            )
+        ).scalar_one_or_none()
+        if shipment is not None:
+            return shipment
+        if await active_shipment_id(session, order.id) is not None:
+            return None
+    raise RuntimeError(f"order {order.id} has been re-shipped {MAX_REFERENCES} times")
+
+
+async def ensure_shipment(
+    session: AsyncSession, order: Order, *, source: str = "outbox"
+) -> Shipment | None:
+    """Write the order's pending shipment and enqueue its hand-off; None if none was written."""
+    if not is_shippable(order):
+        return None
+    assert order.id is not None
+    carrier, weight_g = await _carrier_and_weight(session, order)
+    if weight_g <= 0:
+        return None
+    shipment = await _insert(session, order, _values(order, carrier, weight_g))
+    if shipment is None:
+        return None
+    assert shipment.id is not None
+    order.fulfilment_status = FulfilmentStatus.PENDING_SHIPMENT.value
+    events.record(
+        session, order.id, "shipment_created", source,
+        shipment_id=shipment.id, carrier=carrier, reference=shipment.reference,
+        weight_g=weight_g, cod_amount_vnd=shipment.cod_amount_vnd,
+    )  # fmt: skip
+    enqueue_handoff(session, shipment.id)
+    return shipment
+
+
+async def set_fulfilment(
+    session: AsyncSession, order_id: int, to: FulfilmentStatus, *, only_from: tuple[str, ...]
+) -> bool:
+    """Move the order's fulfilment status if it is still in one of `only_from` (one statement)."""
+    moved = await session.execute(
+        update(Order)
+        .where(col(Order.id) == order_id, col(Order.fulfilment_status).in_(only_from))
+        .values(fulfilment_status=to.value)
+        .returning(col(Order.id))
+    )
+    return moved.scalar_one_or_none() is not None
+
+
+def mark_cancelled(shipment: Shipment, reason: str) -> None:
+    """The shipment is cancelled for good (a later shipment of the order needs a new row)."""
+    shipment.status = "cancelled"
+    shipment.status_reason = reason[:500]
+    shipment.status_at = utcnow()
+
+
+def refusal_reason(shipment: Shipment) -> str:
+    """Why a cancellation is refused once the carrier has the parcel."""
+    return (
+        f"cannot cancel: the carrier already has the parcel (status {shipment.status}); "
+        "it will be delivered or come back as a return"
+    )
+
+
+async def _lock_live(session: AsyncSession, order_id: int) -> Shipment | None:
+    return (
+        await session.execute(
+            select(Shipment)
+            .where(col(Shipment.order_id) == order_id, col(Shipment.status) != "cancelled")
+            .with_for_update(skip_locked=True)
+        )
+    ).scalar_one_or_none()
+
+
+async def cancel_for_order(
+    session: AsyncSession, order: Order, *, source: str = "outbox"
+) -> CancelOutcome:
+    """Undo the hand-off: in place if unbooked, at the carrier before pickup, else refused."""
+    assert order.id is not None
+    shipment = await _lock_live(session, order.id)
+    if shipment is None:
+        busy = await active_shipment_id(session, order.id)
+        if busy is None:
+            return "none"
+        # Locked: a hand-off is booking it right now. The cancel job waits for it to finish.
+        enqueue_cancel(session, busy)
+        events.record(session, order.id, "shipment_cancel_requested", source, shipment_id=busy)
+        return "requested"
+    assert shipment.id is not None
+    if shipment.waybill is None and shipment.status == "pending":
+        mark_cancelled(shipment, "order cancelled before the carrier booking")
+        events.record(session, order.id, "shipment_cancelled", source, shipment_id=shipment.id)
+        return "cancelled"
+    if shipment.status in BEFORE_PICKUP:
+        enqueue_cancel(session, shipment.id)
+        events.record(
+            session, order.id, "shipment_cancel_requested", source,
+            shipment_id=shipment.id, waybill=shipment.waybill,
+        )  # fmt: skip
+        return "requested"
+    shipment.status_reason = f"order cancelled: {refusal_reason(shipment)}"[:500]
+    events.record(
+        session, order.id, "shipment_cancel_refused", source,
+        shipment_id=shipment.id, status=shipment.status, reason=refusal_reason(shipment),
+    )  # fmt: skip
+    return "refused"

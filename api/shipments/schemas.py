@@ -1,0 +1,83 @@
+"""Request and response bodies for /api/v1/shipments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from api.cooperatives.schemas import PHONE_PATTERN
+from api.core.schemas import Input, Output
+
+
+class ShipmentRead(Output):
+    """A shipment: carrier booking, money, weight, normalised status and who receives it."""
+
+    id: int
+    order_id: int
+    cooperative_id: int
+    carrier: str
+    reference: str
+    waybill: str | None
+    service_code: str | None
+    sort_code: str | None
+    fee_vnd: int | None
+    cod_amount_vnd: int
+    cod_collected_vnd: int | None
+    weight_g: int
+    status: str
+    carrier_status: str | None
+    status_reason: str | None
+    status_at: datetime | None
+    receiver_name: str
+    receiver_phone: str
+    receiver_province: str
+    receiver_ward: str
+    receiver_district: str | None
+    receiver_street: str
+    booking_error: str | None
+    booking_attempts: int
+    booked_at: datetime | None
+    pickup_batch_id: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ShipmentEventRead(Output):
+    """One carrier tracking event as received."""
+
+    id: int
+    raw_status: str
+    status: str
+    reason: str | None
+    occurred_at: datetime
+    outcome: str
+    detail: dict[str, Any]
+    created_at: datetime
+
+
+class ShipmentDetail(ShipmentRead):
+    """A shipment with its tracking events and a freshly generated label link."""
+
+    events: list[ShipmentEventRead]
+    # Generated on each request: carriers' print links expire (GHN's after 30 minutes).
+    label_url: str | None
+    label_error: str | None = None
+
+
+class ReceiverAddress(Input):
+    """A corrected delivery address, two-tier (province → commune/ward), checked officially."""
+
+    province: str | int = Field(description="Province name (any case/diacritics) or code")
+    ward: str | int = Field(description="Commune/ward name or code, inside that province")
+    street: str = Field(min_length=1, max_length=500)
+    district: str | None = Field(default=None, max_length=100)
+
+
+class ReceiverUpdate(Input):
+    """What logistics may correct before the carrier books the parcel."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    phone: str | None = Field(default=None, pattern=PHONE_PATTERN)
+    address: ReceiverAddress | None = None

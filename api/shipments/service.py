@@ -1,0 +1,397 @@
+"""Shipments for people and for the hand-off job: scoped reads, receiver fixes, booking records.
+
+Services never commit: the request handler or the job owns the transaction. Every write takes
+the shipment row first (the outbox module explains the lock order).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import func, select, text, true
+from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from api.accounts.models import Role
+from api.accounts.scope import Actor
+from api.catalogue.models import Variant
+from api.cooperatives.addresses import UnknownPlace, resolve_place
+from api.cooperatives.models import Cooperative
+from api.cooperatives.service import visible_cooperatives
+from api.core.errors import Conflict, Forbidden, NotFound, Unprocessable
+from api.core.logging import mask_phone
+from api.orders import events
+from api.orders.models import FulfilmentStatus, Order, OrderLine
+from api.shipments.booking import LineToShip
+from api.shipments.models import Shipment, ShipmentEvent
+from api.shipments.outbox import (
+    BEFORE_PICKUP,
+    SHIPMENT_STAGES,
+    enqueue_cancel,
+    enqueue_handoff,
+    mark_cancelled,
+    refusal_reason,
+    set_fulfilment,
+)
+from api.shipments.schemas import ReceiverUpdate, ShipmentDetail, ShipmentEventRead, ShipmentRead
+from integrations.carriers.base import Booking
+
+LOCK_NOT_AVAILABLE = "55P03"
+LabelMaker = Callable[[str, str], Awaitable[str]]
+
+
+class ShipmentBusy(Exception):
+    """Another transaction (a booking in flight) holds the shipment row."""
+
+
+@dataclass
+class ToBook:
+    """A locked pending shipment with everything its carrier request is built from."""
+
+    shipment: Shipment
+    order: Order
+    coop: Cooperative
+    lines: list[LineToShip]
+
+
+# --- the hand-off job's side -------------------------------------------------------------
+
+
+async def _exists(session: AsyncSession, shipment_id: int) -> bool:
+    found = await session.execute(select(col(Shipment.id)).where(col(Shipment.id) == shipment_id))
+    return found.scalar_one_or_none() is not None
+
+
+def _lines_json() -> Any:
+    # The lines travel with the locked row in one round trip (the hand-off's hot path).
+    line = func.json_build_array(
+        col(OrderLine.name),
+        col(OrderLine.quantity),
+        col(OrderLine.unit_price_vnd),
+        func.coalesce(col(Variant.shipping_weight_g), 0),
+    )
+    return (
+        select(func.json_agg(aggregate_order_by(line, col(OrderLine.id))))
+        .select_from(OrderLine)
+        .outerjoin(Variant, col(Variant.id) == col(OrderLine.variant_id))
+        .where(col(OrderLine.order_id) == col(Shipment.order_id))
+        .scalar_subquery()
+        .cast(JSONB)
+    )
+
+
+async def take_for_booking(session: AsyncSession, shipment_id: int) -> ToBook | None:
+    """Lock the shipment (SKIP LOCKED) with order, cooperative and lines; ShipmentBusy if held."""
+    row = (
+        await session.execute(
+            select(Shipment, Order, Cooperative, _lines_json())
+            .join(Order, col(Order.id) == col(Shipment.order_id))
+            .join(Cooperative, col(Cooperative.id) == col(Shipment.cooperative_id))
+            .where(col(Shipment.id) == shipment_id)
+            .with_for_update(of=Shipment, skip_locked=True)
+        )
+    ).one_or_none()
+    if row is None:
+        if await _exists(session, shipment_id):
+            raise ShipmentBusy(str(shipment_id))
+        return None
+    shipment, order, coop, lines = row
+    return ToBook(shipment, order, coop, [LineToShip(*line) for line in lines or ()])
+
+
+def _service_of(booking: Booking, configured: str | None) -> str | None:
+    for key in ("ORDER_SERVICE", "service_id", "service_type_id"):
+        if booking.raw.get(key):
+            return str(booking.raw[key])[:32]
+    return configured
+
+
+# One round trip: the shipment is booked, the order handed off (only from pending_shipment: a
+# cancellation that got there first wins) and the order's trail says so.
+_RECORD_BOOKING = text(
+    """
+    WITH s AS (
+        UPDATE shipments SET waybill = :waybill, fee_vnd = :fee, sort_code = :sort_code,
+            service_code = :service, status = 'handed_off', status_reason = NULL,
+            booked_at = now(), status_at = now(), updated_at = now(),
+            booking_attempts = booking_attempts + 1
+        WHERE id = :id AND waybill IS NULL
+        RETURNING order_id
+    ), o AS (
+        UPDATE orders SET fulfilment_status = 'handed_off', updated_at = now()
+        WHERE id IN (SELECT order_id FROM s) AND fulfilment_status = 'pending_shipment'
+    )
+    INSERT INTO order_events (order_id, kind, source, detail)
+    SELECT order_id, 'handed_off', 'handoff', CAST(:detail AS jsonb) FROM s
+    """
+)
+
+
+async def record_booking(
+    session: AsyncSession, job: ToBook, booking: Booking, *, adopted: bool, service: str | None
+) -> None:
+    """Store the carrier's waybill, fee and sort code; the order is handed off."""
+    shipment = job.shipment
+    detail = {
+        "shipment_id": shipment.id,
+        "carrier": shipment.carrier,
+        "waybill": booking.waybill,
+        "fee_vnd": booking.fee_vnd,
+        "found_existing_booking": adopted,
+    }
+    await session.execute(
+        _RECORD_BOOKING,
+        {
+            "id": shipment.id,
+            "waybill": booking.waybill,
+            "fee": booking.fee_vnd,
+            "sort_code": booking.sort_code,
+            "service": _service_of(booking, service),
+            "detail": orjson.dumps(detail).decode(),
+        },
+    )
+
+
+def record_attempt_failure(job: ToBook, error: str, *, give_up: bool) -> None:
+    """A transient failure: counted, shown to logistics, retried unless we give up."""
+    shipment = job.shipment
+    shipment.booking_attempts += 1
+    attempts = shipment.booking_attempts
+    if give_up:
+        shipment.booking_error = f"gave up after {attempts} attempts: {error}"[:1000]
+    else:
+        shipment.status_reason = f"booking attempt {attempts} failed, retrying: {error}"[:500]
+
+
+def record_refusal(session: AsyncSession, job: ToBook, message: str) -> None:
+    """The carrier refused for good (bad address, no route): logistics must fix and retry."""
+    shipment = job.shipment
+    shipment.booking_attempts += 1
+    shipment.booking_error = message[:1000]
+    shipment.status_reason = None
+    assert job.order.id is not None
+    events.record(
+        session, job.order.id, "shipment_booking_refused", "handoff",
+        shipment_id=shipment.id, carrier=shipment.carrier, error=message[:500],
+    )  # fmt: skip
+
+
+async def lock_for_job(session: AsyncSession, shipment_id: int) -> Shipment | None:
+    """Lock the shipment (SKIP LOCKED); None if it does not exist, ShipmentBusy if held."""
+    shipment = (
+        await session.execute(
+            select(Shipment)
+            .where(col(Shipment.id) == shipment_id)
+            .with_for_update(skip_locked=True)
+        )
+    ).scalar_one_or_none()
+    if shipment is None and await _exists(session, shipment_id):
+        raise ShipmentBusy(str(shipment_id))
+    return shipment
+
+
+async def record_cancelled(session: AsyncSession, shipment: Shipment, reason: str) -> None:
+    """Cancelled (in place or at the carrier); a live order keeps its stock for a new shipment."""
+    mark_cancelled(shipment, reason)
+    await set_fulfilment(
+        session, shipment.order_id, FulfilmentStatus.RESERVED, only_from=SHIPMENT_STAGES
+    )
+    events.record(
+        session, shipment.order_id, "shipment_cancelled", "handoff",
+        shipment_id=shipment.id, waybill=shipment.waybill, reason=reason,
+    )  # fmt: skip
+
+
+def record_cancel_refused(session: AsyncSession, shipment: Shipment, reason: str) -> None:
+    """The parcel cannot be cancelled any more: say why, on the shipment and the order."""
+    shipment.status_reason = reason[:500]
+    events.record(
+        session, shipment.order_id, "shipment_cancel_refused", "handoff",
+        shipment_id=shipment.id, waybill=shipment.waybill, status=shipment.status,
+        reason=reason[:500],
+    )  # fmt: skip
+
+
+# --- people's side ----------------------------------------------------------------------
+
+
+def visible_shipments(actor: Actor) -> Any:
+    """Shipments of cooperatives in the actor's scope."""
+    if actor.sees_all_cooperatives:
+        return true()
+    return col(Shipment.cooperative_id).in_(
+        select(col(Cooperative.id)).where(visible_cooperatives(actor))
+    )
+
+
+def shipment_read(shipment: Shipment, actor: Actor) -> ShipmentRead:
+    """A shipment as this actor may see it (programme managers see no buyer phone numbers)."""
+    read = ShipmentRead.model_validate(shipment)
+    if actor.role is Role.PROGRAM_MANAGER:
+        read.receiver_phone = mask_phone(read.receiver_phone)
+    return read
+
+
+async def list_shipments(
+    session: AsyncSession, actor: Actor, *, limit: int, offset: int, filters: dict[str, Any]
+) -> tuple[list[ShipmentRead], int]:
+    """Shipments in scope, newest first, by status, carrier, cooperative or needing attention."""
+    query = select(Shipment).where(visible_shipments(actor))
+    for name in ("status", "carrier", "cooperative_id"):
+        if filters.get(name) is not None:
+            query = query.where(getattr(Shipment, name) == filters[name])
+    if filters.get("needs_attention") is not None:
+        error = col(Shipment.booking_error)
+        query = query.where(error.is_not(None) if filters["needs_attention"] else error.is_(None))
+    total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+    rows = await session.execute(
+        query.order_by(col(Shipment.id).desc()).limit(limit).offset(offset)
+    )
+    return [shipment_read(s, actor) for s in rows.scalars()], int(total)
+
+
+async def get_shipment(
+    session: AsyncSession, actor: Actor, shipment_id: int, *, lock: bool = False
+) -> Shipment:
+    """A shipment the actor may see (locked NOWAIT when asked), else NotFound."""
+    query = select(Shipment).where(col(Shipment.id) == shipment_id, visible_shipments(actor))
+    if lock:
+        query = query.with_for_update(of=Shipment, nowait=True)
+    try:
+        shipment = (await session.execute(query)).scalar_one_or_none()
+    except DBAPIError as exc:
+        if getattr(exc.orig, "pgcode", None) != LOCK_NOT_AVAILABLE:
+            raise
+        # A hand-off is talking to the carrier about this row right now.
+        raise Conflict("the shipment is being booked right now; try again in a moment") from None
+    if shipment is None:
+        raise NotFound("shipment")
+    return shipment
+
+
+async def _events(session: AsyncSession, shipment_id: int) -> list[ShipmentEventRead]:
+    rows = await session.execute(
+        select(ShipmentEvent)
+        .where(col(ShipmentEvent.shipment_id) == shipment_id)
+        .order_by(col(ShipmentEvent.occurred_at), col(ShipmentEvent.id))
+    )
+    return [ShipmentEventRead.model_validate(e) for e in rows.scalars()]
+
+
+async def shipment_detail(
+    session: AsyncSession, actor: Actor, shipment_id: int, make_label: LabelMaker
+) -> ShipmentDetail:
+    """One shipment with its tracking events and, once booked, a fresh label link."""
+    shipment = await get_shipment(session, actor, shipment_id)
+    assert shipment.id is not None
+    label_url, label_error = None, None
+    if shipment.waybill and shipment.status != "cancelled":
+        try:
+            label_url = await make_label(shipment.carrier, shipment.waybill)
+        except Exception as exc:  # the detail stays readable when the carrier is not
+            label_error = f"label unavailable: {exc}"[:500]
+    return ShipmentDetail.model_validate(
+        {
+            **shipment_read(shipment, actor).model_dump(),
+            "events": await _events(session, shipment.id),
+            "label_url": label_url,
+            "label_error": label_error,
+        }
+    )
+
+
+def _require_logistics(actor: Actor) -> None:
+    if actor.role not in (Role.ADMIN, Role.LOGISTICS):
+        raise Forbidden("only logistics staff and admins change shipments")
+
+
+def _require_unbooked(shipment: Shipment, action: str) -> None:
+    if shipment.waybill is not None or shipment.status != "pending":
+        raise Conflict(
+            f"cannot {action}: the shipment is {shipment.status}"
+            + (f" (waybill {shipment.waybill})" if shipment.waybill else "")
+        )
+
+
+def _receiver_changes(body: ReceiverUpdate) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    if body.name is not None:
+        changes["receiver_name"] = body.name
+    if body.phone is not None:
+        changes["receiver_phone"] = body.phone
+    if body.address is not None:
+        try:
+            place = resolve_place(body.address.province, body.address.ward)
+        except UnknownPlace as exc:
+            raise Unprocessable(str(exc), field=f"address.{exc.field}") from None
+        changes |= {
+            "receiver_province": place.province_name,
+            "receiver_ward": place.ward_name,
+            "receiver_street": body.address.street,
+            "receiver_district": body.address.district,
+        }
+    return changes
+
+
+async def update_receiver(
+    session: AsyncSession, actor: Actor, shipment_id: int, body: ReceiverUpdate
+) -> Shipment:
+    """Correct the receiver before booking (booking_error stays until someone retries)."""
+    shipment = await get_shipment(session, actor, shipment_id, lock=True)
+    _require_logistics(actor)
+    _require_unbooked(shipment, "change the receiver")
+    changes = _receiver_changes(body)
+    for name, value in changes.items():
+        setattr(shipment, name, value)
+    events.record(
+        session, shipment.order_id, "shipment_receiver_changed", "api",
+        shipment_id=shipment.id, user_id=actor.user_id, fields=sorted(changes),
+    )  # fmt: skip
+    await session.flush()
+    return shipment
+
+
+async def retry_booking(session: AsyncSession, actor: Actor, shipment_id: int) -> Shipment:
+    """Clear the carrier's refusal and book again (after the receiver was fixed, say)."""
+    shipment = await get_shipment(session, actor, shipment_id, lock=True)
+    _require_logistics(actor)
+    _require_unbooked(shipment, "retry the booking")
+    assert shipment.id is not None
+    previous, shipment.booking_error = shipment.booking_error, None
+    events.record(
+        session, shipment.order_id, "shipment_retry_requested", "api",
+        shipment_id=shipment.id, user_id=actor.user_id, previous_error=previous,
+    )  # fmt: skip
+    enqueue_handoff(session, shipment.id)
+    await session.flush()
+    return shipment
+
+
+async def request_cancel(session: AsyncSession, actor: Actor, shipment_id: int) -> bool:
+    """Cancel before pickup: now if unbooked (True), else at the carrier by a job (False)."""
+    shipment = await get_shipment(session, actor, shipment_id, lock=True)
+    _require_logistics(actor)
+    assert shipment.id is not None
+    if shipment.status == "cancelled":
+        raise Conflict("the shipment is already cancelled")
+    if shipment.status not in BEFORE_PICKUP:
+        raise Conflict(refusal_reason(shipment))
+    detail = {"shipment_id": shipment.id, "user_id": actor.user_id}
+    if shipment.waybill is None:
+        mark_cancelled(shipment, f"cancelled by user {actor.user_id} before booking")
+        # The order keeps its reserved stock: it is waiting for a new shipment, not gone.
+        await set_fulfilment(
+            session, shipment.order_id, FulfilmentStatus.RESERVED, only_from=SHIPMENT_STAGES
+        )
+        events.record(session, shipment.order_id, "shipment_cancelled", "api", **detail)
+        await session.flush()
+        return True
+    enqueue_cancel(session, shipment.id)
+    events.record(session, shipment.order_id, "shipment_cancel_requested", "api", **detail)
+    await session.flush()
+    return False

@@ -1,0 +1,353 @@
+"""Confirmed orders booked with the carrier exactly once: simulators over HTTP, burst workers."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+from arq.constants import in_progress_key_prefix
+
+from api.cooperatives.models import Cooperative
+from api.core.config import Settings
+from api.core.db import Database
+from api.shipments.outbox import HANDOFF_JOB, handoff_job_id
+from tests.factories import World
+from tests.ingestion.rig import connect_tiktok_shop, drain, line, place_order, run_worker
+from tests.shipments.rig import (
+    CarrierSim,
+    confirmed_order,
+    event_details,
+    event_kinds,
+    order_of,
+    outbox_row,
+    shipment_of,
+    stored_order,
+    use_carrier,
+)
+from workers.queue import JobQueue, PendingJob
+
+UNIT_PRICE, SHIPPING_WEIGHT_G = 180_000, 5_200  # the factory variant: Gạo, túi 5 kg
+
+
+@pytest.fixture(autouse=True)
+def _api_up(api_base: str) -> str:
+    """The API must be up: the TikTok simulator pushes its webhooks to it."""
+    return api_base
+
+
+@pytest.fixture
+def vtp(viettel_post_sim: str) -> CarrierSim:
+    return CarrierSim(viettel_post_sim)
+
+
+@pytest.fixture
+def ghn(ghn_sim: str) -> CarrierSim:
+    return CarrierSim(ghn_sim)
+
+
+async def _coop(db: Database, cooperative_id: int) -> Cooperative:
+    async with db.session() as session:
+        coop = await session.get(Cooperative, cooperative_id)
+    assert coop is not None
+    return coop
+
+
+async def test_a_confirmed_cod_order_is_booked_with_exactly_what_the_buyer_owes(
+    settings: Settings, world: World, db: Database, tiktok_sim: str, vtp: CarrierSim
+) -> None:
+    order = await confirmed_order(settings, db, world, tiktok_sim, shipping_fee=30_000)
+    assert order.id is not None
+    reference = f"PHN-{order.id}"
+    sent = await vtp.sent(reference)
+    coop = await _coop(db, world.coop_a)
+
+    assert sent["ORDER_NUMBER"] == reference
+    assert sent["CHECK_UNIQUE"] is True
+    # COD: collect the order total (goods + the buyer's shipping) and nothing on top of it.
+    assert (sent["ORDER_PAYMENT"], sent["MONEY_COLLECTION"]) == (3, 2 * UNIT_PRICE + 30_000)
+    assert sent["PRODUCT_WEIGHT"] == 2 * SHIPPING_WEIGHT_G
+    assert sent["PRODUCT_PRICE"] == 2 * UNIT_PRICE
+    assert sent["ORDER_SERVICE"] == "VCN"  # chosen through getPriceAll
+    assert sent["LIST_ITEM"] == [
+        {
+            "PRODUCT_NAME": sent["LIST_ITEM"][0]["PRODUCT_NAME"],
+            "PRODUCT_PRICE": UNIT_PRICE,
+            "PRODUCT_WEIGHT": SHIPPING_WEIGHT_G,
+            "PRODUCT_QUANTITY": 2,
+        }
+    ]
+    assert (sent["SENDER_FULLNAME"], sent["SENDER_PHONE"]) == (coop.name, coop.phone)
+    assert coop.ward_name in sent["SENDER_ADDRESS"]
+    assert (sent["RECEIVER_FULLNAME"], sent["RECEIVER_PHONE"]) == (
+        order.buyer_name,
+        order.buyer_phone,
+    )
+    assert sent["RECEIVER_ADDRESS"] == order.ship_full_address  # the platform's text, intact
+
+    parcel = await vtp.parcel(reference)
+    shipment = await shipment_of(db, order.id)
+    assert (shipment.status, shipment.waybill, shipment.fee_vnd, shipment.sort_code) == (
+        "handed_off",
+        parcel["waybill"],
+        parcel["fee_vnd"],
+        parcel["sort_code"],
+    )
+    assert (shipment.carrier, shipment.reference, shipment.weight_g) == (
+        "viettel_post",
+        reference,
+        2 * SHIPPING_WEIGHT_G,
+    )
+    assert shipment.cod_amount_vnd == 2 * UNIT_PRICE + 30_000
+    assert shipment.booked_at is not None
+    assert shipment.booking_attempts == 1
+    assert (await order_of(db, order.id)).fulfilment_status == "handed_off"
+    kinds = await event_kinds(db, order.id)
+    assert kinds.index("shipment_created") < kinds.index("handed_off")
+
+
+async def test_a_prepaid_order_is_booked_without_collection(
+    settings: Settings, world: World, db: Database, tiktok_sim: str, vtp: CarrierSim
+) -> None:
+    order = await confirmed_order(settings, db, world, tiktok_sim, is_cod=False)
+    sent = await vtp.sent(f"PHN-{order.id}")
+    assert (sent["ORDER_PAYMENT"], sent["MONEY_COLLECTION"]) == (1, 0)
+    assert order.id is not None
+    assert (await shipment_of(db, order.id)).cod_amount_vnd == 0
+
+
+async def test_the_job_run_twice_at_once_and_again_later_books_once(
+    settings: Settings, world: World, db: Database, tiktok_sim: str, vtp: CarrierSim, redis_url: str
+) -> None:
+    await connect_tiktok_shop(db, world.coop_a)
+    await vtp.configure(latency_ms=300)  # the first booking takes ~2 s: the twins overlap it
+    await place_order(
+        tiktok_sim, [line(world.product_a.variants[0].sku)], status="AWAITING_SHIPMENT"
+    )
+    await drain(tiktok_sim)
+    redis = aioredis.Redis.from_url(redis_url)
+    queue = JobQueue(redis)
+    # Shipment ids restart at 1 in every test; the twins start while the first booking runs.
+    twins = [PendingJob(HANDOFF_JOB, (1,), f"twin-{n}", defer_seconds=0.8) for n in range(2)]
+    await queue.send(twins)
+    await asyncio.gather(run_worker(settings), run_worker(settings))  # two worker processes
+    await queue.send([PendingJob(HANDOFF_JOB, (1,), "again")])
+    await run_worker(settings)
+    await redis.aclose()
+
+    summary = await vtp.bookings()
+    assert (summary["total"], summary["duplicates"]) == (1, 0)
+    assert summary["duplicate_attempts_rejected"] == 0  # the twins never even asked the carrier
+    assert (await vtp.call("GET", "/stats"))["calls"]["createOrder"] == 1
+    shipment = await shipment_of(db, 1)
+    assert (shipment.status, shipment.waybill) == ("handed_off", summary["bookings"][0]["waybill"])
+
+
+async def test_a_timeout_after_the_carrier_accepted_adopts_that_booking(
+    settings: Settings, world: World, db: Database, tiktok_sim: str, vtp: CarrierSim
+) -> None:
+    # The carrier stores the parcel, then answers after 1.5 s; we give up after 0.5 s.
+    await vtp.configure(timeout_rate=1.0, timeout_sleep_s=1.5)
+    impatient = settings.model_copy(update={"carrier_timeout_s": 0.5})
+    order = await confirmed_order(impatient, db, world, tiktok_sim)
+    assert order.id is not None
+
+    summary = await vtp.bookings()
+    assert (summary["total"], summary["duplicates"]) == (1, 0)
+    stats = (await vtp.call("GET", "/stats"))["calls"]
+    assert stats["createOrder"] == 1
+    assert stats["getOrderInfoByOrderNumber"] >= 1
+    shipment = await shipment_of(db, order.id)
+    assert (shipment.status, shipment.waybill) == ("handed_off", summary["bookings"][0]["waybill"])
+    [handed] = await event_details(db, order.id, "handed_off")
+    assert handed["found_existing_booking"] is True
+
+
+async def test_carrier_errors_are_retried_with_backoff_then_booked(
+    settings: Settings, world: World, db: Database, tiktok_sim: str, vtp: CarrierSim
+) -> None:
+    await connect_tiktok_shop(db, world.coop_a)
+    await vtp.configure(failure_rate=1.0)  # every API call answers 500 "System error"
+    await place_order(
+        tiktok_sim, [line(world.product_a.variants[0].sku)], status="AWAITING_SHIPMENT"
+    )
+    await drain(tiktok_sim)
+    worker = asyncio.create_task(run_worker(settings))
+    for _ in range(200):
+        await asyncio.sleep(0.05)
+        try:
+            if (await shipment_of(db, 1)).booking_attempts >= 1:
+                break
+        except AssertionError:
+            continue
+    pending = await shipment_of(db, 1)
+    assert pending.status == "pending"
+    assert pending.booking_error is None
+    assert pending.status_reason is not None
+    assert "retrying" in pending.status_reason
+    await vtp.configure(failure_rate=0.0)
+    await worker  # the deferred retry runs in the same burst
+    shipment = await shipment_of(db, 1)
+    assert (shipment.status, shipment.booking_attempts, shipment.status_reason) == (
+        "handed_off",
+        2,
+        None,
+    )
+    assert (await vtp.bookings())["total"] == 1
+
+
+async def test_a_refused_address_waits_for_a_person_then_books_after_the_fix(
+    settings: Settings,
+    world: World,
+    db: Database,
+    tiktok_sim: str,
+    vtp: CarrierSim,
+    client: httpx.AsyncClient,
+) -> None:
+    # A pre-2025 ward: merged into Phường Ba Đình, so the carrier's 2025 list no longer has it.
+    old = {"province": "Thành phố Hà Nội", "commune": "Phường Phúc Xá", "street": "Số 5 ngõ 12"}
+    order = await confirmed_order(settings, db, world, tiktok_sim, address=old)
+    assert order.id is not None
+    shipment = await shipment_of(db, order.id)
+    assert (shipment.status, shipment.waybill) == ("pending", None)
+    assert shipment.booking_error is not None
+    assert "Phúc Xá" in shipment.booking_error
+    assert (await order_of(db, order.id)).fulfilment_status == "pending_shipment"
+    assert (await vtp.bookings())["total"] == 0
+    headers = world.users["logistics"].headers
+    attention = await client.get("/api/v1/shipments?needs_attention=true", headers=headers)
+    assert [s["id"] for s in attention.json()["items"]] == [shipment.id]
+
+    fix = {"address": {"province": "Hà Nội", "ward": "Ba Đình", "street": "Số 5 ngõ 12"}}
+    patched = await client.patch(f"/api/v1/shipments/{shipment.id}", json=fix, headers=headers)
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["receiver_ward"] == "Phường Ba Đình"
+    assert patched.json()["booking_error"] == shipment.booking_error  # PATCH clears nothing else
+    retried = await client.post(f"/api/v1/shipments/{shipment.id}/retry", headers=headers)
+    assert retried.status_code == 202
+    assert retried.json()["booking_error"] is None
+    await run_worker(settings)
+
+    booked = await shipment_of(db, order.id)
+    assert (booked.status, booked.booking_attempts) == ("handed_off", 2)
+    sent = await vtp.sent(f"PHN-{order.id}")
+    assert "Phường Ba Đình" in sent["RECEIVER_ADDRESS"]
+    assert "Phúc Xá" not in sent["RECEIVER_ADDRESS"]
+    kinds = await event_kinds(db, order.id)
+    for kind in ("shipment_booking_refused", "shipment_receiver_changed", "handed_off"):
+        assert kind in kinds
+    assert (await order_of(db, order.id)).fulfilment_status == "handed_off"
+
+
+async def test_a_ghn_cooperative_is_booked_with_ghn(
+    settings: Settings,
+    world: World,
+    db: Database,
+    tiktok_sim: str,
+    ghn: CarrierSim,
+    vtp: CarrierSim,
+) -> None:
+    await use_carrier(db, world.coop_a, "ghn")
+    order = await confirmed_order(settings, db, world, tiktok_sim, shipping_fee=25_000)
+    assert order.id is not None
+    sent = await ghn.sent(f"PHN-{order.id}")
+    assert sent["client_order_code"] == f"PHN-{order.id}"
+    assert (sent["cod_amount"], sent["payment_type_id"]) == (2 * UNIT_PRICE + 25_000, 1)
+    assert sent["weight"] == 2 * SHIPPING_WEIGHT_G
+    assert (sent["to_name"], sent["to_phone"]) == (order.buyer_name, order.buyer_phone)
+    assert (sent["to_province_name"], sent["to_ward_name"]) == (
+        order.ship_province,
+        order.ship_ward,
+    )
+    shipment = await shipment_of(db, order.id)
+    parcel = await ghn.parcel(f"PHN-{order.id}")
+    assert (shipment.carrier, shipment.status, shipment.waybill, shipment.sort_code) == (
+        "ghn",
+        "handed_off",
+        parcel["waybill"],
+        parcel["sort_code"],
+    )
+    assert (await vtp.bookings())["total"] == 0
+
+
+async def _sweep_now(redis_url: str) -> None:
+    # arq keeps cron schedules on module-level objects, so only the first worker of a process
+    # runs "at startup" crons: ring the sweeper by name instead.
+    redis = aioredis.Redis.from_url(redis_url)
+    await JobQueue(redis).send([PendingJob("sweep_shipments", ())])
+    await redis.aclose()
+
+
+async def test_a_lost_enqueue_is_found_by_the_sweeper(
+    settings: Settings, world: World, db: Database, vtp: CarrierSim, redis_url: str
+) -> None:
+    # Written through the outbox by a session without a queue: the hand-off was never sent.
+    shipment_id = await outbox_row(db, await stored_order(db, world, world.coop_a))
+    await _sweep_now(redis_url)
+    await run_worker(settings.model_copy(update={"shipment_sweep_after_seconds": 0}))
+    assert (await shipment_of(db, 1)).waybill is not None
+    assert (await vtp.bookings())["total"] == 1
+    assert shipment_id == 1
+
+
+async def test_a_young_row_is_left_to_its_own_job(
+    settings: Settings, world: World, db: Database, vtp: CarrierSim, redis_url: str
+) -> None:
+    await outbox_row(db, await stored_order(db, world, world.coop_a))
+    await _sweep_now(redis_url)
+    await run_worker(settings)  # sweeps only rows untouched for 30 s
+    assert (await shipment_of(db, 1)).status == "pending"
+    assert (await vtp.bookings())["total"] == 0
+
+
+async def test_a_booking_stranded_by_a_killed_worker_is_rescued(
+    settings: Settings, world: World, db: Database, vtp: CarrierSim, redis_url: str
+) -> None:
+    shipment_id = await outbox_row(db, await stored_order(db, world, world.coop_a))
+    redis = aioredis.Redis.from_url(redis_url)
+    # What a SIGKILLed worker leaves behind: its job queued and marked in progress; arq would
+    # not run it again before the in-progress mark expires (job_timeout + 10 s in production).
+    job_id = handoff_job_id(shipment_id)
+    await JobQueue(redis).send([PendingJob(HANDOFF_JOB, (shipment_id,), job_id)])
+    await redis.set(in_progress_key_prefix + job_id, b"1", px=3_000)
+    await redis.aclose()
+    await _sweep_now(redis_url)
+    await run_worker(settings.model_copy(update={"shipment_sweep_after_seconds": 0}))
+
+    shipment = await shipment_of(db, 1)
+    assert (shipment.status, shipment.booking_attempts) == ("handed_off", 1)
+    summary = await vtp.bookings()
+    assert (summary["total"], summary["duplicate_attempts_rejected"]) == (1, 0)
+
+
+async def test_a_worker_logs_in_once_for_all_its_bookings(
+    settings: Settings, world: World, db: Database, vtp: CarrierSim, redis_url: str
+) -> None:
+    ids = [await outbox_row(db, await stored_order(db, world, world.coop_a)) for _ in range(3)]
+    redis = aioredis.Redis.from_url(redis_url)
+    await JobQueue(redis).send([PendingJob(HANDOFF_JOB, (i,), handoff_job_id(i)) for i in ids])
+    await redis.aclose()
+    await run_worker(settings)
+
+    assert (await vtp.bookings())["total"] == 3
+    stats = await vtp.call("GET", "/stats")
+    # The client (its token and the 2025 address lists) lives as long as the worker.
+    assert stats["logins"] == 1
+    assert stats["calls"]["listProvinceNew"] == 1
+
+
+async def test_an_unconfigured_carrier_is_reported_not_retried(
+    settings: Settings, world: World, db: Database, vtp: CarrierSim, redis_url: str
+) -> None:
+    shipment_id = await outbox_row(db, await stored_order(db, world, world.coop_a))
+    redis = aioredis.Redis.from_url(redis_url)
+    await JobQueue(redis).send([PendingJob(HANDOFF_JOB, (shipment_id,), "no-credentials")])
+    await redis.aclose()
+    await run_worker(settings.model_copy(update={"viettel_post_username": ""}))
+
+    shipment = await shipment_of(db, 1)
+    assert shipment.status == "pending"
+    assert shipment.booking_error is not None
+    assert "VIETTEL_POST_USERNAME" in shipment.booking_error
+    assert (await vtp.call("GET", "/stats"))["logins"] == 0

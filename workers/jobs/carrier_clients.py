@@ -1,0 +1,121 @@
+"""One client per carrier per process, built from the settings.
+
+Kept for the life of the process because the Viettel Post client caches its login token and the
+post-merger address lists: a client per job would log in and download the wards every time.
+Carrier calls get their own httpx client so their timeout (CARRIER_TIMEOUT_S) is the carriers',
+not the platforms'.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from api.core.config import Settings
+from integrations.carriers.base import Carrier
+from integrations.carriers.ghn import GhnClient, GhnConfig
+from integrations.carriers.viettel_post import ViettelPostClient, ViettelPostConfig
+from workers.jobs.platform_orders import settings_of
+
+GHN_API_PATH = "/shiip/public-api"
+
+
+def viettel_post_config(settings: Settings) -> ViettelPostConfig:
+    """The Viettel Post account from VIETTEL_POST_* settings."""
+    return ViettelPostConfig(
+        username=settings.viettel_post_username,
+        password=settings.viettel_post_password.get_secret_value(),
+        api_base=settings.viettel_post_api_base,
+        webhook_secret=settings.viettel_post_webhook_secret.get_secret_value(),
+        service_code=settings.viettel_post_service_code,
+    )
+
+
+def ghn_config(settings: Settings) -> GhnConfig:
+    """The GHN shop from GHN_* settings; GHN_API_BASE may be the host or the full API base."""
+    base = settings.ghn_api_base.rstrip("/")
+    if not base.endswith(GHN_API_PATH):
+        base += GHN_API_PATH
+    return GhnConfig(
+        token=settings.ghn_token.get_secret_value(),
+        shop_id=settings.ghn_shop_id,
+        api_base=base,
+    )
+
+
+class CarrierClients:
+    """The process's carrier clients over one httpx client with the carrier timeout."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(settings.carrier_timeout_s, connect=3.0),
+            # As many as bookings can be in flight (one per DB connection); httpcore scans its
+            # whole pool per request, so a bigger one only costs CPU.
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
+        )
+        self._clients: dict[str, Carrier] = {}
+
+    def get(self, carrier: str) -> Carrier:
+        """The client of `carrier` (viettel_post or ghn), built on first use."""
+        client = self._clients.get(carrier)
+        if client is None:
+            client = self._clients[carrier] = self._build(carrier)
+        return client
+
+    def _build(self, carrier: str) -> Carrier:
+        if carrier == "viettel_post":
+            return ViettelPostClient(viettel_post_config(self.settings), self._http)
+        if carrier == "ghn":
+            return GhnClient(ghn_config(self.settings), self._http)
+        raise ValueError(f"no client for carrier {carrier!r}")
+
+    def missing_config(self, carrier: str) -> str | None:
+        """What is missing before `carrier` can be called at all (None: configured)."""
+        settings = self.settings
+        if carrier == "viettel_post" and not (
+            settings.viettel_post_username and settings.viettel_post_password.get_secret_value()
+        ):
+            return "Viettel Post is not configured (VIETTEL_POST_USERNAME, VIETTEL_POST_PASSWORD)"
+        if carrier == "ghn" and not (
+            settings.ghn_token.get_secret_value() and settings.ghn_shop_id
+        ):
+            return "GHN is not configured (GHN_TOKEN, GHN_SHOP_ID)"
+        return None
+
+    def configured_service(self, carrier: str) -> str | None:
+        """The service we ask the carrier for when its answer does not say."""
+        return self.settings.viettel_post_service_code if carrier == "viettel_post" else None
+
+    async def label_url(self, carrier: str, waybill: str) -> str:
+        """A fresh print link for a booked parcel (never stored: carriers' links expire)."""
+        return await self.get(carrier).label_url(waybill)
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections."""
+        await self._http.aclose()
+
+
+async def open_carriers(ctx: dict[str, Any]) -> None:
+    """Make the worker's carrier clients at startup (no network until the first call)."""
+    ctx["carriers"] = CarrierClients(settings_of(ctx))
+
+
+def carriers_of(ctx: dict[str, Any]) -> CarrierClients:
+    """The worker process's carrier clients, made at startup.
+
+    arq hands every job a copy of the worker's ctx, so clients made inside a job would die with
+    it (and log in again on the next one): they must exist before the first job.
+    """
+    clients = ctx.get("carriers")
+    if not isinstance(clients, CarrierClients):
+        raise RuntimeError("worker started without carrier clients: use workers.settings")
+    return clients
+
+
+async def close_carriers(ctx: dict[str, Any]) -> None:
+    """Close the carrier clients on worker shutdown."""
+    clients = ctx.pop("carriers", None)
+    if isinstance(clients, CarrierClients):
+        await clients.aclose()
