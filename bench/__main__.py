@@ -51,11 +51,18 @@ async def handoff() -> None:
     report(await measure(shipments=int(os.environ.get("BENCH_SHIPMENTS", "5000"))))
 
 
+async def flash() -> None:
+    """A flash sale: 1,000 orders against an offer capped at 100."""
+    from bench.flash_sale import measure, report
+
+    report(await measure())
+
+
 def main() -> None:
     """Run the benchmarks named on the command line (all by default)."""
-    which = sys.argv[1:] or ["webhooks", "e2e", "handoff"]
-    for name in which:
-        uvloop.run({"webhooks": webhooks, "e2e": e2e, "handoff": handoff}[name]())
+    benches = {"webhooks": webhooks, "e2e": e2e, "flash": flash, "handoff": handoff}
+    for name in sys.argv[1:] or list(benches):
+        uvloop.run(benches[name]())
 
 
 main()

@@ -8,8 +8,10 @@ API and apply it. Target (PRODUCT.md): >= 300 orders/s sustained, 0 lost, 0 dupl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,60 +86,74 @@ async def _seed(db_url: str) -> None:
     await db.dispose()
 
 
-async def _wait_for(db_url: str, orders: int, limit_s: float) -> tuple[float, int]:
+async def wait_for_orders(
+    db_url: str, orders: int, limit_s: float, where: str = STOCK_HELD
+) -> tuple[float, int]:
+    """Poll until `orders` orders match `where`; (seconds waited, how many matched)."""
     started = time.monotonic()
     reserved = 0
     while time.monotonic() - started < limit_s:
-        reserved = await count_rows(db_url, "orders", STOCK_HELD)
+        reserved = await count_rows(db_url, "orders", where)
         if reserved >= orders:
             break
         await asyncio.sleep(0.25)
     return time.monotonic() - started, reserved
 
 
-async def measure(orders: int = 20_000, workers: int = 2, limit_s: float = 900) -> EndToEnd:
-    """Run the pipeline once over `orders` orders and count what arrived."""
+@dataclass
+class Pipeline:
+    """A running simulator, API and workers on a fresh database."""
+
+    db_url: str
+    sim_url: str
+    http: httpx.AsyncClient
+
+
+@contextlib.asynccontextmanager
+async def pipeline(workers: int) -> AsyncIterator[Pipeline]:
+    """Start the TikTok Shop simulator, `phien api` and `workers` x `phien worker` processes."""
     api_port, sim_port = free_port(), free_port()
     api, sim_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{sim_port}"
     config = sim.TikTokShopSimConfig()
     logs = Path(tempfile.gettempdir())
     async with fresh_database() as db_url, own_redis_db() as redis_url:
         await _seed(db_url)
+        # Carriers are left unconfigured on purpose: hand-off is measured by bench/handoff.py,
+        # and an unconfigured carrier is never called.
         env = {"DATABASE_URL": db_url, "REDIS_URL": redis_url, "PORT": str(api_port), "LOG_LEVEL": "WARNING",
                "TIKTOK_SHOP_API_BASE": sim_url, "TIKTOK_SHOP_APP_KEY": config.app_key,
                "TIKTOK_SHOP_APP_SECRET": config.app_secret, "DB_POOL_SIZE": "10"}  # fmt: skip
         sim_args = ["simulate", "tiktok-shop", "--port", str(sim_port), "--push-concurrency", "64",
                     "--webhook-url", f"{api}/webhooks/tiktok-shop"]  # fmt: skip
-        with (
-            process(sim_args, env, logs / "phien-bench-sim.log"),
-            process(["api"], env, logs / "phien-bench-api.log"),
-        ):
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(process(sim_args, env, logs / "phien-bench-sim.log"))
+            stack.enter_context(process(["api"], env, logs / "phien-bench-api.log"))
             await wait_http(f"{sim_url}/_sim/stats")
             await wait_http(f"{api}/health")
-            procs = [
-                process(["worker"], env, logs / f"phien-bench-worker-{n}.log")
-                for n in range(workers)
-            ]
-            for proc in procs:
-                proc.__enter__()
-            try:
-                skus = [{"sku_id": f"17290000000000{n}", "seller_sku": sku, "unit_price": price}
-                        for n, (sku, price, _) in enumerate(SKUS)]  # fmt: skip
-                async with httpx.AsyncClient(timeout=600) as http:
-                    started = time.monotonic()
-                    response = await http.post(f"{sim_url}/_sim/bulk-orders", json={
-                        "count": orders, "skus": skus, "status": "AWAITING_SHIPMENT", "max_lines": 2,
-                        "max_quantity": 3, "seed": 7})  # fmt: skip
-                    response.raise_for_status()
-                    waited, reserved = await _wait_for(
-                        db_url, orders, limit_s - (time.monotonic() - started)
-                    )
-                    elapsed = time.monotonic() - started
-                    hooks = (await http.get(f"{sim_url}/_sim/stats")).json()["webhooks"]
-                del waited
-            finally:
-                for proc in reversed(procs):
-                    proc.__exit__(None, None, None)
+            for n in range(workers):
+                stack.enter_context(process(["worker"], env, logs / f"phien-bench-worker-{n}.log"))
+            async with httpx.AsyncClient(timeout=600) as http:
+                yield Pipeline(db_url, sim_url, http)
+
+
+def sim_skus() -> list[dict[str, object]]:
+    """The seeded SKUs as the simulator sells them."""
+    return [{"sku_id": f"17290000000000{n}", "seller_sku": sku, "unit_price": price}
+            for n, (sku, price, _) in enumerate(SKUS)]  # fmt: skip
+
+
+async def measure(orders: int = 20_000, workers: int = 2, limit_s: float = 900) -> EndToEnd:
+    """Run the pipeline once over `orders` orders and count what arrived."""
+    async with pipeline(workers) as run:
+        started = time.monotonic()
+        response = await run.http.post(f"{run.sim_url}/_sim/bulk-orders", json={
+            "count": orders, "skus": sim_skus(), "status": "AWAITING_SHIPMENT", "max_lines": 2,
+            "max_quantity": 3, "seed": 7})  # fmt: skip
+        response.raise_for_status()
+        _, reserved = await wait_for_orders(run.db_url, orders, limit_s)
+        elapsed = time.monotonic() - started
+        hooks = (await run.http.get(f"{run.sim_url}/_sim/stats")).json()["webhooks"]
+        db_url = run.db_url
         stored = await count_rows(db_url, "orders")
         distinct = await count_rows(
             db_url, "(SELECT DISTINCT platform, shop_id, platform_order_id FROM orders) d"

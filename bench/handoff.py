@@ -162,7 +162,7 @@ async def run(label: str, shipments: int, workers: int, kill: bool, limit_s: flo
         env = {"DATABASE_URL": db_url, "REDIS_URL": redis_url, "LOG_LEVEL": "WARNING",
                "VIETTEL_POST_API_BASE": sim_url, "VIETTEL_POST_USERNAME": creds.username,
                "VIETTEL_POST_PASSWORD": creds.password, "VIETTEL_POST_SERVICE_CODE": "VCN",
-               "DB_POOL_SIZE": "10"}  # fmt: skip
+               "DB_POOL_SIZE": "30", "DB_MAX_OVERFLOW": "0"}  # fmt: skip
         redis = aioredis.Redis.from_url(redis_url)
         await redis.flushdb()
         sim_args = ["simulate", "carrier", "viettel-post", "--port", str(sim_port),

@@ -239,8 +239,14 @@ async def client(api_base: str) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture(autouse=True)
-async def _clean_state(db: Database, redis_url: str, viettel_post_sim: str, ghn_sim: str) -> None:
-    """Every test starts with empty tables, an empty queue and carriers that booked nothing."""
+async def _clean_state(
+    db: Database, redis_url: str, viettel_post_sim: str, ghn_sim: str, api_base: str
+) -> None:
+    """Every test starts with empty tables, an empty queue and carriers that booked nothing.
+
+    It also depends on `api_base`, so the simulators' webhook targets are always wired,
+    whichever test happens to run first.
+    """
     async with db.engine.begin() as conn:
         names = (
             await conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))

@@ -210,6 +210,52 @@ def refusal_reason(shipment: Shipment) -> str:
     )
 
 
+class ShipmentBusy(Exception):
+    """Another transaction (a booking in flight) holds the shipment row."""
+
+
+async def row_exists(session: AsyncSession, shipment_id: int) -> bool:
+    """Whether the shipment exists (told apart from "locked" after a SKIP LOCKED miss)."""
+    found = await session.execute(select(col(Shipment.id)).where(col(Shipment.id) == shipment_id))
+    return found.scalar_one_or_none() is not None
+
+
+async def lock_for_job(session: AsyncSession, shipment_id: int) -> Shipment | None:
+    """Lock the shipment (SKIP LOCKED); None if it does not exist, ShipmentBusy if held."""
+    shipment = (
+        await session.execute(
+            select(Shipment)
+            .where(col(Shipment.id) == shipment_id)
+            .with_for_update(skip_locked=True)
+        )
+    ).scalar_one_or_none()
+    if shipment is None and await row_exists(session, shipment_id):
+        raise ShipmentBusy(str(shipment_id))
+    return shipment
+
+
+async def record_cancelled(session: AsyncSession, shipment: Shipment, reason: str) -> None:
+    """Cancelled (in place or at the carrier); a live order keeps its stock for a new shipment."""
+    mark_cancelled(shipment, reason)
+    await set_fulfilment(
+        session, shipment.order_id, FulfilmentStatus.RESERVED, only_from=SHIPMENT_STAGES
+    )
+    events.record(
+        session, shipment.order_id, "shipment_cancelled", "handoff",
+        shipment_id=shipment.id, waybill=shipment.waybill, reason=reason,
+    )  # fmt: skip
+
+
+def record_cancel_refused(session: AsyncSession, shipment: Shipment, reason: str) -> None:
+    """The parcel cannot be cancelled any more: say why, on the shipment and the order."""
+    shipment.status_reason = reason[:500]
+    events.record(
+        session, shipment.order_id, "shipment_cancel_refused", "handoff",
+        shipment_id=shipment.id, waybill=shipment.waybill, status=shipment.status,
+        reason=reason[:500],
+    )  # fmt: skip
+
+
 async def _lock_live(session: AsyncSession, order_id: int) -> Shipment | None:
     return (
         await session.execute(

@@ -32,10 +32,12 @@ from api.shipments.models import Shipment, ShipmentEvent
 from api.shipments.outbox import (
     BEFORE_PICKUP,
     SHIPMENT_STAGES,
+    ShipmentBusy,
     enqueue_cancel,
     enqueue_handoff,
     mark_cancelled,
     refusal_reason,
+    row_exists,
     set_fulfilment,
 )
 from api.shipments.schemas import ReceiverUpdate, ShipmentDetail, ShipmentEventRead, ShipmentRead
@@ -43,10 +45,6 @@ from integrations.carriers.base import Booking
 
 LOCK_NOT_AVAILABLE = "55P03"
 LabelMaker = Callable[[str, str], Awaitable[str]]
-
-
-class ShipmentBusy(Exception):
-    """Another transaction (a booking in flight) holds the shipment row."""
 
 
 @dataclass
@@ -60,11 +58,6 @@ class ToBook:
 
 
 # --- the hand-off job's side -------------------------------------------------------------
-
-
-async def _exists(session: AsyncSession, shipment_id: int) -> bool:
-    found = await session.execute(select(col(Shipment.id)).where(col(Shipment.id) == shipment_id))
-    return found.scalar_one_or_none() is not None
 
 
 def _lines_json() -> Any:
@@ -97,7 +90,7 @@ async def take_for_booking(session: AsyncSession, shipment_id: int) -> ToBook | 
         )
     ).one_or_none()
     if row is None:
-        if await _exists(session, shipment_id):
+        if await row_exists(session, shipment_id):
             raise ShipmentBusy(str(shipment_id))
         return None
     shipment, order, coop, lines = row
@@ -178,42 +171,6 @@ def record_refusal(session: AsyncSession, job: ToBook, message: str) -> None:
     events.record(
         session, job.order.id, "shipment_booking_refused", "handoff",
         shipment_id=shipment.id, carrier=shipment.carrier, error=message[:500],
-    )  # fmt: skip
-
-
-async def lock_for_job(session: AsyncSession, shipment_id: int) -> Shipment | None:
-    """Lock the shipment (SKIP LOCKED); None if it does not exist, ShipmentBusy if held."""
-    shipment = (
-        await session.execute(
-            select(Shipment)
-            .where(col(Shipment.id) == shipment_id)
-            .with_for_update(skip_locked=True)
-        )
-    ).scalar_one_or_none()
-    if shipment is None and await _exists(session, shipment_id):
-        raise ShipmentBusy(str(shipment_id))
-    return shipment
-
-
-async def record_cancelled(session: AsyncSession, shipment: Shipment, reason: str) -> None:
-    """Cancelled (in place or at the carrier); a live order keeps its stock for a new shipment."""
-    mark_cancelled(shipment, reason)
-    await set_fulfilment(
-        session, shipment.order_id, FulfilmentStatus.RESERVED, only_from=SHIPMENT_STAGES
-    )
-    events.record(
-        session, shipment.order_id, "shipment_cancelled", "handoff",
-        shipment_id=shipment.id, waybill=shipment.waybill, reason=reason,
-    )  # fmt: skip
-
-
-def record_cancel_refused(session: AsyncSession, shipment: Shipment, reason: str) -> None:
-    """The parcel cannot be cancelled any more: say why, on the shipment and the order."""
-    shipment.status_reason = reason[:500]
-    events.record(
-        session, shipment.order_id, "shipment_cancel_refused", "handoff",
-        shipment_id=shipment.id, waybill=shipment.waybill, status=shipment.status,
-        reason=reason[:500],
     )  # fmt: skip
 
 

@@ -20,15 +20,20 @@ from sqlalchemy import text
 
 from api.core.db import PhienSession
 from api.shipments.booking import build_booking_request
-from api.shipments.outbox import BEFORE_PICKUP, HANDOFF_JOB, handoff_job_id, refusal_reason
-from api.shipments.service import (
+from api.shipments.outbox import (
+    BEFORE_PICKUP,
+    HANDOFF_JOB,
     ShipmentBusy,
-    ToBook,
+    handoff_job_id,
     lock_for_job,
-    record_attempt_failure,
-    record_booking,
     record_cancel_refused,
     record_cancelled,
+    refusal_reason,
+)
+from api.shipments.service import (
+    ToBook,
+    record_attempt_failure,
+    record_booking,
     record_refusal,
     take_for_booking,
 )
