@@ -104,9 +104,7 @@ async def measure(orders: int = 1000, workers: int = 2) -> FlashSale:
 
 def report(result: FlashSale) -> None:
     """Print the flash sale as a table."""
-    print(
-        f"\\nFlash sale ({result.orders} orders of 1 unit, offer cap {CAP}, {STOCK_LEFT} on hand)"
-    )
+    print(f"\nFlash sale ({result.orders} orders of 1 unit, offer cap {CAP}, {STOCK_LEFT} on hand)")
     print(
         "| orders | stored | units claimed on offer | flagged over cap | backordered | min available | seconds |"
     )

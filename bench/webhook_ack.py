@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import tempfile
+import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from bench.env import count_rows, free_port, fresh_database, own_redis_db, process, wait_http
@@ -17,18 +19,25 @@ from integrations.platforms.tiktok_shop import webhook_signature
 APP_KEY, APP_SECRET = "bench_app_key", "bench_app_secret"
 
 
-def signed_webhooks(url: str, count: int) -> list[bytes]:
-    """`count` unique, correctly signed order-status webhooks."""
+def signed_webhooks(
+    url: str,
+    order_ids: Sequence[str],
+    app_key: str = APP_KEY,
+    app_secret: str = APP_SECRET,
+    status: str = "UNPAID",
+) -> list[bytes]:
+    """One unique, correctly signed order-status webhook per order id."""
     requests = []
-    for n in range(count):
+    now = int(time.time())
+    for n, order_id in enumerate(order_ids):
         body = json.dumps(
-            {"type": 1, "tts_notification_id": f"bench-{n}", "shop_id": "7495540735365777507",
-             "timestamp": 1718305585, "data": {"order_id": f"57665368813{n:07d}", "order_status": "UNPAID",
-                                                "is_on_hold_order": False, "update_time": 1718305585}},
+            {"type": 1, "tts_notification_id": f"bench-{n}-{order_id}", "shop_id": "7495540735365777507",
+             "timestamp": now, "data": {"order_id": order_id, "order_status": status,
+                                         "is_on_hold_order": False, "update_time": now}},
             separators=(",", ":"),
         ).encode()  # fmt: skip
         headers = {
-            "Authorization": webhook_signature(APP_KEY, APP_SECRET, body),
+            "Authorization": webhook_signature(app_key, app_secret, body),
             "Content-Type": "application/json",
         }
         requests.append(build_request("POST", url, body, headers))
@@ -53,7 +62,8 @@ async def measure(
             health_result = await run_load(
                 base, [build_request("GET", f"{base}/health")] * health, concurrency
             )
-            hooks = signed_webhooks(f"{base}/webhooks/tiktok-shop", webhooks)
+            ids = [f"57665368813{n:07d}" for n in range(webhooks)]
+            hooks = signed_webhooks(f"{base}/webhooks/tiktok-shop", ids)
             webhook_result = await run_load(base, hooks, concurrency)
         stored = await count_rows(db_url, "inbound_events")
     return {"GET /health": health_result, "POST /webhooks/tiktok-shop": webhook_result}, stored

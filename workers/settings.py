@@ -40,7 +40,7 @@ FUNCTIONS: list[Function] = [
 ]
 
 CRON_JOBS: list[CronJob] = [
-    cron(inbox.sweep_inbox, name="sweep_inbox", second={5, 20, 35, 50}, run_at_startup=True),
+    cron(inbox.sweep_inbox, name="sweep_inbox", second=set(range(0, 60, 5)), run_at_startup=True),
     cron(ingest.reconcile_all, name="reconcile_all", minute=set(range(2, 60, 5)), second=0),
     cron(
         handoff.sweep_shipments,

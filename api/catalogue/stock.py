@@ -7,7 +7,6 @@ instead of a constraint error, and keep concurrent orders from ever overselling.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select, text
@@ -91,17 +90,6 @@ async def move_stock(
         )
     ).first()
     return None if row is None else StockLevels(row.on_hand_after, row.reserved_after)
-
-
-async def lock_variants(session: AsyncSession, variant_ids: Iterable[int]) -> None:
-    """Lock variant rows in id order, so transactions that reserve for many orders at once
-    (a batch of webhooks) queue behind each other instead of deadlocking."""
-    ids = sorted(set(variant_ids))
-    if ids:
-        await session.execute(
-            text("SELECT id FROM variants WHERE id = ANY(:ids) ORDER BY id FOR UPDATE"),
-            {"ids": ids},
-        )
 
 
 async def adjust_stock(

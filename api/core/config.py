@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     db_max_overflow: int = 10
     max_body_bytes: int = 1_000_000
     # An inbox row still unhandled after this long is offered to the workers again.
-    inbox_sweep_after_seconds: int = 20
+    inbox_sweep_after_seconds: int = 10
 
     tiktok_shop_api_base: str = "https://open-api.tiktokglobalshop.com"
     tiktok_shop_auth_base: str = "https://auth.tiktok-shops.com"

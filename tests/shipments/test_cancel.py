@@ -22,12 +22,6 @@ from tests.shipments.rig import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _api_up(api_base: str) -> str:
-    """The API must be up: the TikTok simulator pushes its webhooks to it."""
-    return api_base
-
-
 @pytest.fixture
 def vtp(viettel_post_sim: str) -> CarrierSim:
     return CarrierSim(viettel_post_sim)

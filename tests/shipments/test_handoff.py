@@ -31,12 +31,6 @@ from workers.queue import JobQueue, PendingJob
 UNIT_PRICE, SHIPPING_WEIGHT_G = 180_000, 5_200  # the factory variant: Gạo, túi 5 kg
 
 
-@pytest.fixture(autouse=True)
-def _api_up(api_base: str) -> str:
-    """The API must be up: the TikTok simulator pushes its webhooks to it."""
-    return api_base
-
-
 @pytest.fixture
 def vtp(viettel_post_sim: str) -> CarrierSim:
     return CarrierSim(viettel_post_sim)

@@ -45,7 +45,7 @@ from integrations.carriers.base import (
     CarrierError,
     DuplicateReference,
 )
-from workers.jobs.carrier_clients import carriers_of
+from workers.jobs.carrier_clients import CarrierClients, carriers_of
 from workers.jobs.platform_orders import settings_of
 from workers.queue import JobBuffer, PendingJob
 
@@ -115,6 +115,29 @@ async def _failed(
     raise Retry(defer=_backoff(ctx.get("job_try", 1))) from exc
 
 
+async def _nothing_to_book(
+    session: PhienSession, job: ToBook, clients: CarrierClients
+) -> str | None:
+    """Why this run must not call the carrier (settled where needed), or None to go ahead."""
+    shipment = job.shipment
+    if shipment.status != "pending" or shipment.waybill is not None:
+        return "already_booked"
+    if shipment.booking_error is not None:
+        return "needs_attention"  # a person retries it from the API
+    if job.order.status == "cancelled":
+        await record_cancelled(session, shipment, "order cancelled before the booking")
+        await session.commit()
+        return "cancelled"
+    missing = clients.missing_config(shipment.carrier)
+    if missing is not None:
+        # No credentials (a dev or bench setup): say so now instead of retrying a login that
+        # cannot succeed while holding the row.
+        record_refusal(session, job, missing)
+        await session.commit()
+        return "refused"
+    return None
+
+
 async def hand_off_shipment(ctx: dict[str, Any], shipment_id: int) -> str:
     """Book one pending shipment with its carrier and hand the order off."""
     clients = carriers_of(ctx)
@@ -126,22 +149,10 @@ async def hand_off_shipment(ctx: dict[str, Any], shipment_id: int) -> str:
             raise Retry(defer=BUSY_DEFER_S) from None
         if job is None:
             return "missing"
+        skipped = await _nothing_to_book(session, job, clients)
+        if skipped is not None:
+            return skipped
         shipment = job.shipment
-        if shipment.status != "pending" or shipment.waybill is not None:
-            return "already_booked"
-        if shipment.booking_error is not None:
-            return "needs_attention"  # a person retries it from the API
-        if job.order.status == "cancelled":
-            await record_cancelled(session, shipment, "order cancelled before the booking")
-            await session.commit()
-            return "cancelled"
-        missing = clients.missing_config(shipment.carrier)
-        if missing is not None:
-            # No credentials (a dev or bench setup): say so now instead of retrying a login
-            # that cannot succeed while holding the row.
-            record_refusal(session, job, missing)
-            await session.commit()
-            return "refused"
         try:
             request = build_booking_request(shipment, job.order, job.coop, job.lines)
             booking, found = await book_once(clients.get(shipment.carrier), request)
