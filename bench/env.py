@@ -9,25 +9,17 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
 import httpx
-import redis.asyncio as aioredis
-from sqlalchemy.engine import make_url
 
-from api.core.embedded import normalise_database_url, start_postgres, start_redis
-from api.core.migrate import upgrade_to_head
+from api.core.localdev import asyncpg_kwargs, server_urls
+from api.core.localdev import fresh_database as localdev_fresh_database
+from api.core.localdev import own_redis_db as localdev_own_redis_db
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _reachable(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def free_port() -> int:
@@ -38,75 +30,20 @@ def free_port() -> int:
         return port
 
 
-def base_urls() -> tuple[str, str]:
-    """PostgreSQL and Redis to use, like the tests: env, then the machine's own, then embedded."""
-    db = os.environ.get("DATABASE_URL") or (
-        "postgresql://postgres@127.0.0.1:5432/postgres"
-        if _reachable(5432)
-        else start_postgres(ROOT / "var")
-    )
-    rd = os.environ.get("REDIS_URL") or (
-        "redis://127.0.0.1:6379/0" if _reachable(6379) else start_redis(ROOT / "var")
-    )
-    return normalise_database_url(db), rd
-
-
-def with_redis_db(url: str, number: int) -> str:
-    """The same Redis server, another database number."""
-    if url.startswith("unix://"):
-        return f"{url.split('?')[0]}?db={number}"
-    return f"{url.rsplit('/', 1)[0]}/{number}"
+@contextlib.asynccontextmanager
+async def fresh_database() -> AsyncIterator[str]:
+    """A new database migrated to head on the bench's server, dropped afterwards."""
+    base, _ = server_urls()
+    async with localdev_fresh_database(base, "phien_bench") as url:
+        yield url
 
 
 @contextlib.asynccontextmanager
 async def own_redis_db() -> AsyncIterator[str]:
     """A Redis database no other bench or test run is using, emptied afterwards."""
-    _, base = base_urls()
-    for number in range(1, 16):
-        url = with_redis_db(base, number)
-        client = aioredis.Redis.from_url(url)
-        if await client.set("phien:test-run", f"bench-{os.getpid()}", nx=True, ex=3600):
-            try:
-                await client.flushdb()
-                await client.set("phien:test-run", f"bench-{os.getpid()}", ex=3600)
-                yield url
-            finally:
-                await client.flushdb()
-                await client.aclose()
-            return
-        await client.aclose()
-    raise RuntimeError("every Redis database 1-15 is in use")
-
-
-def _connect_kwargs(url: str) -> dict[str, object]:
-    parsed = make_url(url)
-    host = parsed.query.get("host") or parsed.host or "127.0.0.1"
-    kwargs: dict[str, object] = {
-        "user": parsed.username or "postgres",
-        "database": parsed.database,
-        "host": host if isinstance(host, str) else host[0],
-    }
-    if parsed.port:
-        kwargs["port"] = parsed.port
-    if parsed.password:
-        kwargs["password"] = parsed.password
-    return kwargs
-
-
-@contextlib.asynccontextmanager
-async def fresh_database() -> AsyncIterator[str]:
-    """A new database migrated to head, dropped afterwards."""
-    base, _ = base_urls()
-    name = f"phien_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(**_connect_kwargs(base))
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
-    try:
-        await asyncio.to_thread(upgrade_to_head, url)
+    _, base = server_urls()
+    async with localdev_own_redis_db(base, f"bench-{os.getpid()}") as url:
         yield url
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 @contextlib.contextmanager
@@ -147,7 +84,7 @@ async def wait_http(url: str, within_s: float = 30) -> None:
 
 async def scalar(db_url: str, sql: str) -> int:
     """One integer from a bench check query (the SQL is ours, never input)."""
-    conn = await asyncpg.connect(**_connect_kwargs(db_url))
+    conn = await asyncpg.connect(**asyncpg_kwargs(db_url))
     try:
         return int(await conn.fetchval(sql))
     finally:

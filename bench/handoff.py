@@ -29,7 +29,7 @@ from api.cooperatives.service import create_cooperative
 from api.core.db import Database
 from api.orders.models import Order
 from api.shipments.outbox import HANDOFF_JOB, ensure_shipment, handoff_job_id
-from bench.env import base_urls, count_rows, free_port, fresh_database, process, wait_http
+from bench.env import count_rows, free_port, fresh_database, own_redis_db, process, wait_http
 from integrations.simulators._carrier_common import CarrierSimConfig
 from workers.queue import QUEUE_NAME, JobQueue, PendingJob
 
@@ -153,18 +153,16 @@ async def _wait_booked(
 
 async def run(label: str, shipments: int, workers: int, kill: bool, limit_s: float) -> HandoffRun:
     """Seed, start the simulator and workers, ring every hand-off, wait for the bookings."""
-    _, redis_url = base_urls()
     sim_port = free_port()
     sim_url = f"http://127.0.0.1:{sim_port}"
     creds = CarrierSimConfig()
-    async with fresh_database() as db_url:
+    async with fresh_database() as db_url, own_redis_db() as redis_url:
         await _seed(db_url, shipments)
         env = {"DATABASE_URL": db_url, "REDIS_URL": redis_url, "LOG_LEVEL": "WARNING",
                "VIETTEL_POST_API_BASE": sim_url, "VIETTEL_POST_USERNAME": creds.username,
                "VIETTEL_POST_PASSWORD": creds.password, "VIETTEL_POST_SERVICE_CODE": "VCN",
                "DB_POOL_SIZE": "30", "DB_MAX_OVERFLOW": "0"}  # fmt: skip
         redis = aioredis.Redis.from_url(redis_url)
-        await redis.flushdb()
         sim_args = ["simulate", "carrier", "viettel-post", "--port", str(sim_port),
                     "--latency-ms", "100", "--webhook-url", "http://127.0.0.1:9/unused"]  # fmt: skip
         with ExitStack() as stack:
@@ -185,7 +183,6 @@ async def run(label: str, shipments: int, workers: int, kill: bool, limit_s: flo
             )
             async with httpx.AsyncClient(timeout=60) as http:
                 summary = (await http.get(f"{sim_url}/_sim/bookings")).json()
-        await redis.flushdb()
         await redis.aclose()
     return HandoffRun(label, shipments, seconds, booked, summary["total"], summary["duplicates"],
                       summary["duplicate_attempts_rejected"], killed_at, load)  # fmt: skip

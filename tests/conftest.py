@@ -7,26 +7,20 @@ forces the embedded servers even where the machine has its own.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 import redis.asyncio as aioredis
 from pydantic import SecretStr
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from api.core.config import Settings
 from api.core.db import Database
-from api.core.embedded import normalise_database_url, start_postgres, start_redis
-from api.core.migrate import upgrade_to_head
+from api.core.localdev import empty_redis_db, fresh_database, own_redis_db, server_urls
 from api.main import create_app
 from integrations.simulators import ghn as ghn_sim_app
 from integrations.simulators import shopee as shopee_sim_app
@@ -38,81 +32,27 @@ from tests.factories import World, build_world
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES_KEPT = {"alembic_version"}
-
-
-def _reachable(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+RUN_OWNER = f"tests-{os.getpid()}"
 
 
 def _base_urls() -> tuple[str, str]:
-    embedded = os.environ.get("PHIEN_TEST_EMBEDDED") == "1"
-    var = ROOT / "var"
-    db = os.environ.get("DATABASE_URL")
-    if embedded or not db:
-        db = (
-            "postgresql://postgres@127.0.0.1:5432/postgres"
-            if not embedded and _reachable(5432)
-            else start_postgres(var)
-        )
-    rd = os.environ.get("REDIS_URL")
-    if embedded or not rd:
-        rd = "redis://127.0.0.1:6379/0" if not embedded and _reachable(6379) else start_redis(var)
-    return normalise_database_url(db), rd
-
-
-def _asyncpg_dsn(sa_url: str) -> dict[str, Any]:
-    url = make_url(sa_url)
-    kwargs: dict[str, Any] = {"user": url.username or "postgres", "database": url.database}
-    if url.password:
-        kwargs["password"] = url.password
-    host = url.query.get("host") or url.host or "127.0.0.1"
-    kwargs["host"] = host if isinstance(host, str) else host[0]
-    if url.port:
-        kwargs["port"] = url.port
-    return kwargs
+    return server_urls(embedded=os.environ.get("PHIEN_TEST_EMBEDDED") == "1")
 
 
 @pytest.fixture(scope="session")
 async def database_url() -> AsyncIterator[str]:
     """A throw-away database, migrated from empty to head."""
     base, _ = _base_urls()
-    name = f"phien_test_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(**_asyncpg_dsn(base))
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
-    try:
-        await asyncio.to_thread(upgrade_to_head, url)
+    async with fresh_database(base, "phien_test") as url:
         yield url
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
-
-def _with_db(url: str, number: int) -> str:
-    if url.startswith("unix://"):
-        return f"{url.split('?')[0]}?db={number}"
-    return f"{url.rsplit('/', 1)[0]}/{number}"
 
 
 @pytest.fixture(scope="session")
 async def redis_url() -> AsyncIterator[str]:
     """A Redis database of this test run's own, so parallel runs never flush each other's jobs."""
     _, base = _base_urls()
-    for number in range(1, 16):
-        url = _with_db(base, number)
-        client = aioredis.Redis.from_url(url)
-        claimed = await client.set("phien:test-run", os.getpid(), nx=True, ex=3600)
-        if claimed:
-            try:
-                yield url
-            finally:
-                await client.flushdb()
-                await client.aclose()
-            return
-        await client.aclose()
-    raise RuntimeError("every Redis database 1-15 is claimed by another test run")
+    async with own_redis_db(base, RUN_OWNER) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -255,9 +195,7 @@ async def _clean_state(
         if tables:
             await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
     redis = aioredis.Redis.from_url(redis_url)
-    owner = await redis.get("phien:test-run")
-    await redis.flushdb()
-    await redis.set("phien:test-run", owner or os.getpid(), ex=3600)
+    await empty_redis_db(redis, RUN_OWNER)
     await redis.aclose()
     # Order ids restart at 1 in every test, so our references (PHN-<order id>) would collide
     # with the last test's bookings at the (session-long) carrier simulators.

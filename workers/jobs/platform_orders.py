@@ -26,29 +26,38 @@ def _token(connection: ChannelConnection) -> str:
     return connection.access_token
 
 
+def _tiktok(ctx: dict[str, Any]) -> TikTokShopClient:
+    settings = settings_of(ctx)
+    return TikTokShopClient(
+        ctx["http"],
+        settings.tiktok_shop_api_base,
+        settings.tiktok_shop_app_key,
+        settings.tiktok_shop_app_secret.get_secret_value(),
+    )
+
+
+def _shopee(ctx: dict[str, Any]) -> ShopeeClient:
+    settings = settings_of(ctx)
+    return ShopeeClient(
+        ctx["http"],
+        settings.shopee_api_base,
+        settings.shopee_partner_id,
+        settings.shopee_partner_key.get_secret_value(),
+    )
+
+
 async def fetch_orders(
     ctx: dict[str, Any], connection: ChannelConnection, order_ids: Sequence[str]
 ) -> list[PlatformOrder]:
     """The platform's full view of these orders (missing ones are simply absent)."""
-    settings = settings_of(ctx)
     if connection.platform == "tiktok_shop":
-        tiktok = TikTokShopClient(
-            ctx["http"],
-            settings.tiktok_shop_api_base,
-            settings.tiktok_shop_app_key,
-            settings.tiktok_shop_app_secret.get_secret_value(),
-        )
-        return await tiktok.get_orders(
+        return await _tiktok(ctx).get_orders(
             connection.shop_cipher or "", _token(connection), order_ids, shop_id=connection.shop_id
         )
     if connection.platform == "shopee":
-        shopee = ShopeeClient(
-            ctx["http"],
-            settings.shopee_api_base,
-            settings.shopee_partner_id,
-            settings.shopee_partner_key.get_secret_value(),
+        return await _shopee(ctx).get_order_detail(
+            int(connection.shop_id), _token(connection), order_ids
         )
-        return await shopee.get_order_detail(int(connection.shop_id), _token(connection), order_ids)
     return []
 
 
@@ -56,16 +65,10 @@ async def updated_orders(
     ctx: dict[str, Any], connection: ChannelConnection, since: int, until: int, max_pages: int
 ) -> list[PlatformOrder]:
     """Orders the platform says changed in [since, until], for reconciliation."""
-    settings = settings_of(ctx)
     found: list[PlatformOrder] = []
     cursor: str | None = None
     if connection.platform == "tiktok_shop":
-        tiktok = TikTokShopClient(
-            ctx["http"],
-            settings.tiktok_shop_api_base,
-            settings.tiktok_shop_app_key,
-            settings.tiktok_shop_app_secret.get_secret_value(),
-        )
+        tiktok = _tiktok(ctx)
         for _ in range(max_pages):
             page, cursor = await tiktok.search_orders(
                 connection.shop_cipher or "", _token(connection), since, cursor,
@@ -75,12 +78,7 @@ async def updated_orders(
             if not cursor:
                 break
     elif connection.platform == "shopee":
-        shopee = ShopeeClient(
-            ctx["http"],
-            settings.shopee_api_base,
-            settings.shopee_partner_id,
-            settings.shopee_partner_key.get_secret_value(),
-        )
+        shopee = _shopee(ctx)
         sns: list[str] = []
         for _ in range(max_pages):
             page_sns, cursor = await shopee.get_order_list(

@@ -7,9 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from integrations.platforms.amounts import to_vnd, to_vnd_or_zero
+from integrations.platforms.payload import load_object, mapping
 from integrations.platforms.shopee.signing import verify_push
 from integrations.platforms.types import (
     SHOPEE,
@@ -102,9 +101,9 @@ class LostPushPage:
 
 def parse_push(raw_body: bytes) -> PlatformWebhook:
     """Parse an (already verified) push body into a `PlatformWebhook`."""
-    body = _load_object(raw_body)
+    body = load_object(raw_body, SHOPEE)
     code = body.get("code")
-    data = _mapping(body.get("data"))
+    data = mapping(body.get("data"))
     shop_id = "" if body.get("shop_id") is None else str(body["shop_id"])
     timestamp = body.get("timestamp")
     if code == ORDER_STATUS_PUSH:
@@ -175,7 +174,7 @@ def parse_orders(response: Mapping[str, Any], shop_id: str) -> list[PlatformOrde
     orders = response.get("order_list") or []
     if not isinstance(orders, list):
         raise PlatformPayloadError("response.order_list is not a list", platform=SHOPEE)
-    return [parse_order(_mapping(order), shop_id) for order in orders]
+    return [parse_order(mapping(order), shop_id) for order in orders]
 
 
 def parse_order(order: Mapping[str, Any], shop_id: str) -> PlatformOrder:
@@ -183,7 +182,7 @@ def parse_order(order: Mapping[str, Any], shop_id: str) -> PlatformOrder:
     order_sn = order.get("order_sn")
     if not order_sn:
         raise PlatformPayloadError("order without order_sn", platform=SHOPEE)
-    recipient = _mapping(order.get("recipient_address"))
+    recipient = mapping(order.get("recipient_address"))
     return PlatformOrder(
         platform=SHOPEE,
         shop_id=shop_id,
@@ -203,7 +202,7 @@ def parse_order(order: Mapping[str, Any], shop_id: str) -> PlatformOrder:
         buyer_id=str(order.get("buyer_user_id") or ""),
         buyer_phone=str(recipient.get("phone") or ""),
         address=parse_address(recipient),
-        lines=tuple(parse_line(_mapping(item)) for item in order.get("item_list") or []),
+        lines=tuple(parse_line(mapping(item)) for item in order.get("item_list") or []),
     )
 
 
@@ -252,7 +251,7 @@ def parse_address(recipient: Mapping[str, Any]) -> PlatformAddress:
 
 def parse_order_list(response: Mapping[str, Any]) -> tuple[list[str], str | None]:
     """Order numbers of one `get_order_list` page and the cursor of the next (None at the end)."""
-    order_sns = [str(_mapping(o).get("order_sn")) for o in response.get("order_list") or []]
+    order_sns = [str(mapping(o).get("order_sn")) for o in response.get("order_list") or []]
     more = bool(response.get("more"))
     cursor = str(response.get("next_cursor") or "")
     return order_sns, cursor if more and cursor else None
@@ -262,7 +261,7 @@ def parse_lost_push_page(response: Mapping[str, Any]) -> LostPushPage:
     """Parse `get_lost_push_message`; each `data` is the original push body as text."""
     messages = []
     for entry in response.get("push_message_list") or []:
-        text = _mapping(entry).get("data")
+        text = mapping(entry).get("data")
         if not isinstance(text, str):
             raise PlatformPayloadError("lost push data is not a string", platform=SHOPEE)
         raw = text.encode()
@@ -282,20 +281,6 @@ def _street(full_address: str, admin_names: set[str]) -> str:
     while len(parts) > 1 and any(parts[-1].endswith(name) for name in names):
         parts.pop()
     return ", ".join(parts)
-
-
-def _load_object(raw_body: bytes) -> dict[str, Any]:
-    try:
-        body = orjson.loads(raw_body)
-    except orjson.JSONDecodeError:
-        raise PlatformPayloadError("body is not JSON", platform=SHOPEE) from None
-    if not isinstance(body, dict):
-        raise PlatformPayloadError("body is not a JSON object", platform=SHOPEE)
-    return body
-
-
-def _mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _int(value: object, field: str) -> int:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
-
 from integrations.platforms.amounts import to_vnd, to_vnd_or_zero
+from integrations.platforms.payload import load_object, mapping
 from integrations.platforms.tiktok_shop.signing import verify_webhook
 from integrations.platforms.types import (
     TIKTOK_SHOP,
@@ -65,14 +64,14 @@ def normalize_order_status(status: str) -> str:
 
 def parse_webhook(raw_body: bytes) -> PlatformWebhook:
     """Parse an (already verified) webhook body into a `PlatformWebhook`."""
-    body = _load_object(raw_body)
+    body = load_object(raw_body, TIKTOK_SHOP)
     notification_id = body.get("tts_notification_id")
     shop_id = body.get("shop_id")
     if not notification_id or shop_id in (None, ""):
         raise PlatformPayloadError(
             "webhook lacks tts_notification_id or shop_id", platform=TIKTOK_SHOP
         )
-    data = _mapping(body.get("data"))
+    data = mapping(body.get("data"))
     status = data.get("order_status")
     update_time = data.get("update_time")
     order_id = data.get("order_id")
@@ -125,8 +124,8 @@ def parse_orders(data: Mapping[str, Any], shop_id: str) -> list[PlatformOrder]:
 
 def parse_order(order: Mapping[str, Any], shop_id: str) -> PlatformOrder:
     """Parse one order object of the 202309 Order API."""
-    payment = _mapping(order.get("payment"))
-    recipient = _mapping(order.get("recipient_address"))
+    payment = mapping(order.get("payment"))
+    recipient = mapping(order.get("recipient_address"))
     order_id = order.get("id")
     if not order_id:
         raise PlatformPayloadError("order without id", platform=TIKTOK_SHOP)
@@ -161,7 +160,7 @@ def group_line_items(items: list[Any]) -> tuple[PlatformOrderLine, ...]:
     counts: dict[tuple[str, int], int] = {}
     first: dict[tuple[str, int], Mapping[str, Any]] = {}
     for item in items:
-        line = _mapping(item)
+        line = mapping(item)
         sku_id = str(line.get("sku_id") or "")
         if not sku_id:
             raise PlatformPayloadError("line item without sku_id", platform=TIKTOK_SHOP)
@@ -186,7 +185,7 @@ def parse_address(recipient: Mapping[str, Any]) -> PlatformAddress:
     """Read province / commune (and a legacy district) from `district_info` levels."""
     # The VN level layout (Country/Province/District/Ward) is seen only in a third-party
     # fixture (UNCONFIRMED); names are matched first, positions are the fallback.
-    levels = [_mapping(level) for level in recipient.get("district_info") or []]
+    levels = [mapping(level) for level in recipient.get("district_info") or []]
     named = {str(level.get("address_level_name") or "").lower(): level for level in levels}
     below_country = [
         str(level.get("address_name") or "")
@@ -231,20 +230,6 @@ def _level_name(named: Mapping[str, Mapping[str, Any]], *names: str) -> str:
 def _mentions_rate_limit(message: str) -> bool:
     lowered = message.lower()
     return "rate limit" in lowered or "too many requests" in lowered
-
-
-def _load_object(raw_body: bytes) -> dict[str, Any]:
-    try:
-        body = orjson.loads(raw_body)
-    except orjson.JSONDecodeError:
-        raise PlatformPayloadError("body is not JSON", platform=TIKTOK_SHOP) from None
-    if not isinstance(body, dict):
-        raise PlatformPayloadError("body is not a JSON object", platform=TIKTOK_SHOP)
-    return body
-
-
-def _mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _int(value: object, field: str) -> int:
