@@ -81,8 +81,9 @@ class WorkerSettings:
     # Results are never read: every outcome we care about is a database row.
     keep_result = 0
     health_check_interval = 30
-    # Enough concurrency to overlap carrier/platform latency on two cores, few enough that
-    # the database pool (10 + 20 overflow) is not exhausted.
+    # Enough concurrency to overlap carrier/platform latency on two cores. Jobs that call a
+    # carrier hold a database connection meanwhile: give workers DB_POOL_SIZE near max_jobs
+    # (README "Worker settings").
     max_jobs = 50
     job_timeout = 60
     max_tries = 5

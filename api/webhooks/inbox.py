@@ -65,6 +65,9 @@ _INSERT_MANY = """
 """
 
 
+MAX_WRITERS = 2
+
+
 class InboxWriter:
     """Stores webhooks arriving together with one INSERT and one commit (group commit).
 
@@ -78,15 +81,20 @@ class InboxWriter:
         self.bell = bell
         self.max_batch = max_batch
         self._waiting: list[tuple[Inbound, asyncio.Future[bool]]] = []
-        self._flushing = False
+        self._writers = 0
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def submit(self, event: Inbound) -> bool:
         """Store the event (with whatever else is waiting); True if it was new."""
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._waiting.append((event, future))
-        if not self._flushing:
-            self._flushing = True
-            asyncio.get_running_loop().create_task(self._drain())
+        if self._writers < MAX_WRITERS:
+            # Two writers: a request arriving while one batch commits starts the next at once
+            # instead of waiting a whole commit for its turn (the tail latency).
+            self._writers += 1
+            task = asyncio.get_running_loop().create_task(self._drain())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         return await future
 
     async def _drain(self) -> None:
@@ -96,7 +104,7 @@ class InboxWriter:
                 self._waiting = self._waiting[self.max_batch :]
                 await self._write(batch)
         finally:
-            self._flushing = False
+            self._writers -= 1
 
     async def _write(self, batch: list[tuple[Inbound, asyncio.Future[bool]]]) -> None:
         events = [event for event, _ in batch]

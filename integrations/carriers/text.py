@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 
 
 def truncate_utf8(text: str, max_bytes: int) -> str:
@@ -41,6 +42,9 @@ def mask_phone(phone: str) -> str:
     return f"***{digits[-3:]}" if len(digits) > 3 else "***"
 
 
+# Cached: every booking compares the receiver's ward with each ward name of the province, and
+# the names (a few thousand) repeat across bookings.
+@lru_cache(maxsize=65_536)
 def fold(name: str) -> str:
     """Lower-case, strip Vietnamese diacritics (đ → d) and collapse spaces, for name comparison."""
     decomposed = unicodedata.normalize("NFD", name.replace("Đ", "D").replace("đ", "d"))
