@@ -85,6 +85,7 @@ class WorkerSettings:
     # carrier hold a database connection meanwhile: give workers DB_POOL_SIZE near max_jobs
     # (README "Worker settings").
     max_jobs = 50
+    poll_delay = 0.05
     job_timeout = 60
     max_tries = 5
     # Let in-flight jobs finish on SIGTERM; a job cut short runs again (jobs are idempotent).
@@ -117,5 +118,7 @@ def create_worker(
         max_tries=WorkerSettings.max_tries,
         burst=burst,
         handle_signals=handle_signals,
-        poll_delay=0.05 if burst else 0.5,
+        # arq starts at most max_jobs per poll and then sleeps poll_delay: with 100 ms carrier
+        # calls, its default 0.5 s left workers idle most of the time (<= 100 jobs/s each).
+        poll_delay=WorkerSettings.poll_delay,
     )
