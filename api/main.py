@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 from arq.connections import ArqRedis, RedisSettings, create_pool
@@ -26,6 +27,7 @@ from api.shipments.router import router as shipments_router
 from api.webhooks.handlers import WebhookContext
 from api.webhooks.inbox import InboxWriter
 from api.webhooks.lane import WebhookLane
+from api.webhooks.openapi import webhook_paths
 from workers.queue import Bell, JobQueue
 from workers.serialization import deserialize, serialize
 
@@ -76,6 +78,20 @@ async def _keep_session(_: asyncpg.Connection) -> None:
     return None
 
 
+def _document_webhooks(app: FastAPI) -> None:
+    """Add the lane's webhook endpoints to the generated OpenAPI document."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            schema["paths"] = {**webhook_paths(), **schema["paths"]}
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application; the lifespan connects to PostgreSQL and Redis."""
     settings = settings or get_settings()
@@ -114,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    _document_webhooks(app)
     app.include_router(ops_router)
     app.include_router(api_v1())
     app.add_middleware(

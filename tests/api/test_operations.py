@@ -34,4 +34,7 @@ async def test_every_answer_carries_a_request_id(client: httpx.AsyncClient) -> N
 async def test_openapi_and_docs_are_served(client: httpx.AsyncClient) -> None:
     spec = (await client.get("/openapi.json")).json()
     assert "/api/v1/products" in spec["paths"]
+    for webhook in ("/webhooks/tiktok-shop", "/webhooks/shopee", "/webhooks/carriers/viettel-post",
+                    "/webhooks/carriers/ghn/{secret}"):  # fmt: skip
+        assert "post" in spec["paths"][webhook]
     assert (await client.get("/docs")).status_code == 200
