@@ -70,3 +70,13 @@ async def create_token(
     token = await service.issue_token(session, user_id, body.name)
     await session.commit()
     return TokenIssued(token=token, prefix=token[:10], name=body.name, user_id=user_id)
+
+
+@router.delete("/{user_id}/tokens", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_tokens(user_id: Id, session: SessionDep, actor: CurrentActor) -> None:
+    """Revoke every token of a user (yourself, or anyone as an admin): a lost phone, a leaver."""
+    user = await service.get_user(session, actor, user_id)
+    if actor.role is not Role.ADMIN and user.id != actor.user_id:
+        raise Forbidden("tokens are revoked by their owner or by an admin")
+    await service.revoke_tokens(session, user_id)
+    await session.commit()

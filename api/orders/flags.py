@@ -14,12 +14,3 @@ def add_flag(order: Order, flag: OrderFlag, reason: str) -> bool:
         return False
     order.flags = [*order.flags, flag.value]
     return True
-
-
-def clear_flag(order: Order, flag: OrderFlag) -> bool:
-    """Remove a flag once its cause is gone; return True if it was set."""
-    if flag.value not in order.flags:
-        return False
-    order.flags = [f for f in order.flags if f != flag.value]
-    order.flag_reasons = {k: v for k, v in order.flag_reasons.items() if k != flag.value}
-    return True

@@ -136,3 +136,17 @@ async def test_missing_or_wrong_tokens_answer_401(client: httpx.AsyncClient) -> 
     assert (await client.get("/api/v1/products", headers=bad)).status_code == 401
     basic = {"Authorization": "Basic dXNlcjpwYXNz"}
     assert (await client.get("/api/v1/products", headers=basic)).status_code == 401
+
+
+async def test_revoked_tokens_answer_401(client: httpx.AsyncClient, world: World) -> None:
+    seller = world.users["seller"]
+    other = world.users["coop_admin"]
+    path = f"/api/v1/users/{seller.user_id}/tokens"
+    assert (await client.delete(path, headers=other.headers)).status_code == 403
+    assert (await client.get("/api/v1/users/me", headers=seller.headers)).status_code == 200
+    assert (await client.delete(path, headers=seller.headers)).status_code == 204
+    assert (await client.get("/api/v1/users/me", headers=seller.headers)).status_code == 401
+    admin = world.users["admin"]
+    path = f"/api/v1/users/{other.user_id}/tokens"
+    assert (await client.delete(path, headers=admin.headers)).status_code == 204
+    assert (await client.get("/api/v1/users/me", headers=other.headers)).status_code == 401
