@@ -31,6 +31,7 @@ from bench.env import (
     process,
     scalar,
     wait_http,
+    wait_worker,
 )
 from bench.load import run_load
 from bench.webhook_ack import signed_webhooks
@@ -135,6 +136,7 @@ async def pipeline(workers: int) -> AsyncIterator[Pipeline]:
             await wait_http(f"{api}/health")
             for n in range(workers):
                 stack.enter_context(process(["worker"], env, logs / f"phien-bench-worker-{n}.log"))
+            await wait_worker(redis_url)
             async with httpx.AsyncClient(timeout=600) as http:
                 yield Pipeline(db_url, sim_url, api, http)
 

@@ -8,16 +8,21 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
 import httpx
+from arq import create_pool
+from arq.connections import RedisSettings
+from arq.jobs import JobStatus
 
 from api.core.localdev import asyncpg_kwargs, server_urls
 from api.core.localdev import fresh_database as localdev_fresh_database
 from api.core.localdev import own_redis_db as localdev_own_redis_db
+from workers.queue import QUEUE_NAME
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,13 +51,22 @@ async def own_redis_db() -> AsyncIterator[str]:
         yield url
 
 
+# Some machines set PYTHONDONTWRITEBYTECODE: every child would then compile all of our modules
+# from source when it starts, seconds of CPU on a loaded two-core box that land inside the
+# measured window. The children share one bytecode cache outside the tree instead.
+_BYTECODE = {
+    "PYTHONDONTWRITEBYTECODE": "",
+    "PYTHONPYCACHEPREFIX": str(Path(tempfile.gettempdir()) / "phien-bench-pycache"),
+}
+
+
 @contextlib.contextmanager
 def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
     """A child process (phien api / worker / simulate), stopped with SIGTERM at the end."""
     with log.open("wb") as out:
         proc = subprocess.Popen(  # noqa: S603 - our own CLI with fixed arguments
             [sys.executable, "-m", "api.cli", *args],
-            env={**os.environ, **env},
+            env={**os.environ, **_BYTECODE, **env},
             stdout=out,
             stderr=out,
             cwd=ROOT,
@@ -80,6 +94,22 @@ async def wait_http(url: str, within_s: float = 30) -> None:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{url} did not come up")
             await asyncio.sleep(0.2)
+
+
+async def wait_worker(redis_url: str, within_s: float = 60) -> None:
+    """Wait until a `phien worker` has run a job (workers import and connect before polling)."""
+    redis = await create_pool(RedisSettings.from_dsn(redis_url))
+    try:
+        job = await redis.enqueue_job("noop", "bench-ready", _queue_name=QUEUE_NAME)
+        assert job is not None
+        deadline = time.monotonic() + within_s
+        # keep_result is 0: a finished job leaves no trace, so "not found" means "it ran".
+        while await job.status() is not JobStatus.not_found:
+            if time.monotonic() > deadline:
+                raise TimeoutError("no worker ran a job")
+            await asyncio.sleep(0.1)
+    finally:
+        await redis.aclose()
 
 
 async def scalar(db_url: str, sql: str) -> int:

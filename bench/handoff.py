@@ -29,9 +29,17 @@ from api.cooperatives.service import create_cooperative
 from api.core.db import Database
 from api.orders.models import Order
 from api.shipments.outbox import HANDOFF_JOB, ensure_shipment, handoff_job_id
-from bench.env import count_rows, free_port, fresh_database, own_redis_db, process, wait_http
+from bench.env import (
+    count_rows,
+    free_port,
+    fresh_database,
+    own_redis_db,
+    process,
+    wait_http,
+    wait_worker,
+)
 from integrations.simulators._carrier_common import CarrierSimConfig
-from workers.queue import QUEUE_NAME, JobQueue, PendingJob
+from workers.queue import JobQueue, PendingJob
 
 LOGS = Path(tempfile.gettempdir())
 CHUNK = 500
@@ -112,16 +120,6 @@ async def _seed(db_url: str, shipments: int) -> None:
     await db.dispose()
 
 
-async def _workers_ready(redis: aioredis.Redis, within_s: float = 60) -> None:
-    # arq writes the queue's health-check key from each worker's first poll.
-    deadline = time.monotonic() + within_s
-    while not await redis.exists(f"{QUEUE_NAME}:health-check"):
-        if time.monotonic() > deadline:
-            raise TimeoutError("workers did not start")
-        await asyncio.sleep(0.2)
-    await asyncio.sleep(2.0)  # the second worker starts about as fast; let both settle
-
-
 async def _enqueue_all(redis: aioredis.Redis, db_url: str) -> int:
     """Ring every shipment's hand-off: what the outbox sends after its commits."""
     db = _database(db_url)
@@ -175,7 +173,7 @@ async def run(label: str, shipments: int, workers: int, kill: bool, limit_s: flo
                 )
                 for n in range(workers)
             ]
-            await _workers_ready(redis)
+            await wait_worker(redis_url)
             started = time.monotonic()
             await _enqueue_all(redis, db_url)
             seconds, booked, killed_at = await _wait_booked(

@@ -8,7 +8,9 @@ the cap keeps `live_offer_id` NULL; its order is still attributed (`Order.live_s
 flagged `over_offer_cap`. So "live_offer_id is set" means "these units are held on the offer".
 
 The live window is `actual_start <= placed_at <= actual_end`, open-ended while the session is
-live: a platform clock a few seconds ahead of ours must not lose an order placed on air.
+live: a platform clock a few seconds ahead of ours must not lose an order placed on air. The
+platforms stamp orders in whole seconds, so the start counts from its whole second: an order
+placed in the second the seller pressed "start" belongs to the session.
 """
 
 from __future__ import annotations
@@ -16,26 +18,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
-from api.live_sessions.models import LiveOffer, LiveSession, LiveStatus
+from api.orders.drafts import LineDraft, OrderDraft
 from api.orders.flags import add_flag
 from api.orders.models import Order, OrderFlag, OrderLine, OrderStatus
 
-# One conditional statement per offer: concurrent orders queue on the offer's row lock and
-# each re-checks the cap against the committed count, so the cap can never be overshot.
-_CLAIM = text(
-    """
-    UPDATE live_offers
-       SET units_claimed = units_claimed + :quantity
-     WHERE id = :offer_id
-       AND (quantity_cap IS NULL OR units_claimed + :quantity <= quantity_cap)
- RETURNING units_claimed
-    """
-)
 # GREATEST keeps the release safe to repeat against a count already corrected by hand.
 _RELEASE = text(
     """
@@ -47,55 +38,78 @@ _RELEASE = text(
 )
 
 
-@dataclass(frozen=True)
+_OFFERS_IN_WINDOWS = text(
+    """
+    SELECT o.id, o.live_session_id, o.variant_id, o.quantity_cap, o.per_buyer_limit,
+           o.units_claimed, date_trunc('second', s.actual_start) AS actual_start, s.actual_end
+      FROM live_sessions AS s
+      JOIN live_offers AS o ON o.live_session_id = s.id
+     WHERE s.platform = :platform AND s.shop_id = :shop_id
+       AND s.status IN ('live', 'ended')
+       AND date_trunc('second', s.actual_start) <= :latest
+       AND (s.actual_end IS NULL OR s.actual_end >= :earliest)
+       AND o.variant_id = ANY(CAST(:variant_ids AS bigint[]))
+     ORDER BY o.id
+       FOR UPDATE OF o
+    """
+)
+# Units the batch's buyers already hold in other orders of the same sessions. The batch's own
+# orders are not attributed in the database yet, so they are not counted twice.
+_BUYER_UNITS = text(
+    """
+    SELECT o.buyer_id, o.live_session_id, l.variant_id, sum(l.quantity) AS units
+      FROM order_lines AS l
+      JOIN orders AS o ON o.id = l.order_id
+     WHERE o.live_session_id = ANY(CAST(:session_ids AS bigint[]))
+       AND o.buyer_id = ANY(CAST(:buyer_ids AS text[]))
+       AND o.status <> 'cancelled'
+       AND l.variant_id = ANY(CAST(:variant_ids AS bigint[]))
+     GROUP BY o.buyer_id, o.live_session_id, l.variant_id
+    """
+)
+_CLAIM_MANY = text(
+    """
+    UPDATE live_offers AS o
+       SET units_claimed = o.units_claimed + c.quantity
+      FROM unnest(CAST(:offer_ids AS bigint[]), CAST(:quantities AS integer[]))
+           AS c(offer_id, quantity)
+     WHERE o.id = c.offer_id
+       AND (o.quantity_cap IS NULL OR o.units_claimed + c.quantity <= o.quantity_cap)
+ RETURNING o.id
+    """
+)
+
+
+@dataclass(eq=False)
 class _Offer:
     id: int
     session_id: int
     variant_id: int
     cap: int | None
     per_buyer_limit: int | None
+    claimed: int
+    start: datetime
+    end: datetime | None
+    added: int = 0
+
+    def covers(self, placed_at: datetime) -> bool:
+        return self.start <= placed_at and (self.end is None or placed_at <= self.end)
 
 
-async def _offers_in_window(
-    session: AsyncSession, order: Order, variant_ids: Sequence[int]
-) -> list[_Offer]:
-    """Offers for these variants in the shop's session whose window holds `placed_at`."""
-    rows = await session.execute(
-        select(
-            col(LiveOffer.id),
-            col(LiveSession.id),
-            col(LiveOffer.variant_id),
-            col(LiveOffer.quantity_cap),
-            col(LiveOffer.per_buyer_limit),
-        )
-        .join(LiveOffer, col(LiveOffer.live_session_id) == col(LiveSession.id))
-        .where(
-            col(LiveSession.platform) == order.platform,
-            col(LiveSession.shop_id) == order.shop_id,
-            col(LiveSession.status).in_([LiveStatus.LIVE.value, LiveStatus.ENDED.value]),
-            col(LiveSession.actual_start) <= order.placed_at,
-            or_(
-                col(LiveSession.actual_end).is_(None),
-                col(LiveSession.actual_end) >= order.placed_at,
-            ),
-            col(LiveOffer.variant_id).in_(variant_ids),
-        )
-        .order_by(col(LiveSession.actual_start).desc(), col(LiveOffer.id))
-    )
-    offers = []
-    for offer_id, session_id, variant_id, cap, per_buyer_limit in rows:
-        assert offer_id is not None  # primary keys
-        assert session_id is not None
-        offers.append(_Offer(offer_id, session_id, variant_id, cap, per_buyer_limit))
-    # Windows of one shop do not overlap (one live at a time); keep the latest if they touch.
-    return [o for o in offers if o.session_id == offers[0].session_id] if offers else []
+def _session_offers(offers: Sequence[_Offer], placed_at: datetime) -> dict[int, _Offer]:
+    """variant id -> offer of the session whose window holds `placed_at` (the latest if two
+    windows of the shop touch: one live at a time, so they never overlap)."""
+    inside = [o for o in offers if o.covers(placed_at)]
+    if not inside:
+        return {}
+    latest = max(inside, key=lambda o: (o.start, o.session_id))
+    return {o.variant_id: o for o in inside if o.session_id == latest.session_id}
 
 
 def _lines_by_offer(
-    lines: Sequence[OrderLine], offers: Sequence[_Offer]
-) -> dict[_Offer, list[OrderLine]]:
-    by_variant = {o.variant_id: o for o in offers}
-    grouped: dict[_Offer, list[OrderLine]] = defaultdict(list)
+    lines: Sequence[LineDraft], by_variant: dict[int, _Offer]
+) -> dict[_Offer, list[LineDraft]]:
+    grouped: dict[_Offer, list[LineDraft]] = defaultdict(list)
     for line in lines:
         offer = by_variant.get(line.variant_id) if line.variant_id is not None else None
         if offer is not None and line.quantity > 0:
@@ -103,78 +117,123 @@ def _lines_by_offer(
     return grouped
 
 
-async def _claim(session: AsyncSession, offer: _Offer, lines: list[OrderLine]) -> str | None:
-    """Claim the lines' units on the offer; the reason it failed, or None on success."""
-    quantity = sum(line.quantity for line in lines)
-    claimed = (await session.execute(_CLAIM, {"offer_id": offer.id, "quantity": quantity})).first()
-    if claimed is None:
-        return f"offer {offer.id}: {quantity} units would exceed its cap of {offer.cap}"
-    for line in lines:
-        line.live_offer_id = offer.id
-    return None
+BuyerKey = tuple[str, int, int]  # buyer id, session id, variant id
 
 
-async def _buyer_units_elsewhere(
-    session: AsyncSession, order: Order, session_id: int, variant_ids: list[int]
-) -> dict[int, int]:
-    """Units of each variant the same buyer has in the session's other live orders."""
-    rows = await session.execute(
-        select(col(OrderLine.variant_id), func.coalesce(func.sum(col(OrderLine.quantity)), 0))
-        .join(Order, col(Order.id) == col(OrderLine.order_id))
-        .where(
-            col(Order.live_session_id) == session_id,
-            col(Order.buyer_id) == order.buyer_id,
-            col(Order.id) != order.id,
-            col(Order.status) != OrderStatus.CANCELLED.value,
-            col(OrderLine.variant_id).in_(variant_ids),
+class _BuyerUnits:
+    """Units per (buyer, session, variant): committed elsewhere plus this batch's earlier orders."""
+
+    def __init__(self, committed: dict[BuyerKey, int]) -> None:
+        self.units = committed
+
+    @classmethod
+    async def load(
+        cls, session: AsyncSession, offers: Sequence[_Offer], orders: Sequence[OrderDraft]
+    ) -> _BuyerUnits:
+        limited = [o for o in offers if o.per_buyer_limit is not None]
+        buyers = sorted({o.buyer_id for o in orders if o.buyer_id})
+        if not limited or not buyers:
+            return cls({})
+        rows = await session.execute(
+            _BUYER_UNITS,
+            {
+                "session_ids": sorted({o.session_id for o in limited}),
+                "buyer_ids": buyers,
+                "variant_ids": sorted({o.variant_id for o in limited}),
+            },
         )
-        .group_by(col(OrderLine.variant_id))
-    )
-    return {variant_id: int(units) for variant_id, units in rows if variant_id}
+        return cls({(r.buyer_id, r.live_session_id, r.variant_id): int(r.units) for r in rows})
+
+    def over_limits(self, order: OrderDraft, by_offer: dict[_Offer, list[LineDraft]]) -> list[str]:
+        over = []
+        for offer in sorted(by_offer, key=lambda o: o.id):
+            if offer.per_buyer_limit is None or not order.buyer_id:
+                continue
+            key = (order.buyer_id, offer.session_id, offer.variant_id)
+            units = self.units.get(key, 0) + sum(ln.quantity for ln in by_offer[offer])
+            if units > offer.per_buyer_limit:
+                over.append(
+                    f"offer {offer.id}: buyer has {units} units, limit {offer.per_buyer_limit}"
+                )
+        return over
+
+    def count(self, order: OrderDraft, session_id: int, lines: Sequence[LineDraft]) -> None:
+        if not order.buyer_id:
+            return
+        for line in lines:
+            if line.variant_id is not None:
+                key = (order.buyer_id, session_id, line.variant_id)
+                self.units[key] = self.units.get(key, 0) + line.quantity
 
 
-async def _check_buyer_limits(
-    session: AsyncSession, order: Order, by_offer: dict[_Offer, list[OrderLine]]
+def _claim(order: OrderDraft, by_offer: dict[_Offer, list[LineDraft]]) -> list[str]:
+    """Claim each offer's units against its cap (as locked, plus the batch so far)."""
+    failures = []
+    for offer in sorted(by_offer, key=lambda o: o.id):
+        quantity = sum(line.quantity for line in by_offer[offer])
+        if offer.cap is not None and offer.claimed + offer.added + quantity > offer.cap:
+            failures.append(
+                f"offer {offer.id}: {quantity} units would exceed its cap of {offer.cap}"
+            )
+            continue
+        offer.added += quantity
+        for line in by_offer[offer]:
+            line.live_offer_id = offer.id
+    return failures
+
+
+async def attribute_new_orders(
+    session: AsyncSession,
+    platform: str,
+    shop_id: str,
+    batch: Sequence[tuple[OrderDraft, Sequence[LineDraft]]],
 ) -> None:
-    limited = [o for o in by_offer if o.per_buyer_limit is not None]
-    if not order.buyer_id or not limited:
-        return
-    # Runs after the claims: a buyer's concurrent order that claimed the same offer holds its
-    # row lock until commit, so by now its lines are visible to this statement.
-    elsewhere = await _buyer_units_elsewhere(
-        session, order, limited[0].session_id, [o.variant_id for o in limited]
-    )
-    over = []
-    for offer in limited:
-        units = elsewhere.get(offer.variant_id, 0) + sum(ln.quantity for ln in by_offer[offer])
-        if offer.per_buyer_limit is not None and units > offer.per_buyer_limit:
-            over.append(f"offer {offer.id}: buyer has {units} units, limit {offer.per_buyer_limit}")
-    if over:
-        add_flag(order, OrderFlag.OVER_BUYER_LIMIT, "; ".join(over))
+    """Attribute first-seen orders of one shop to their live sessions and claim offer units.
 
-
-async def attribute_order(session: AsyncSession, order: Order, lines: list[OrderLine]) -> None:
-    """Attribute a first-seen order to its live session and claim its offers' units."""
-    # Already attributed means this is a re-run of the same job: claiming again would double count.
-    if order.live_session_id is not None or order.placed_at is None or order.id is None:
+    The offers in play are locked (in id order, after the stock rows: the same order as every
+    other writer) for the rest of the transaction, so each cap is checked against the committed
+    count plus this batch and can never be overshot. Orders are taken in the caller's order.
+    """
+    placed = [(o, lines) for o, lines in batch if o.placed_at is not None]
+    variant_ids = sorted({ln.variant_id for _, lines in placed for ln in lines if ln.variant_id})
+    if not variant_ids:
         return
-    variant_ids = sorted({line.variant_id for line in lines if line.variant_id is not None})
-    offers = await _offers_in_window(session, order, variant_ids) if variant_ids else []
+    times = [o.placed_at for o, _ in placed if o.placed_at is not None]
+    rows = await session.execute(
+        _OFFERS_IN_WINDOWS,
+        {"platform": platform, "shop_id": shop_id, "latest": max(times), "earliest": min(times),
+         "variant_ids": variant_ids},
+    )  # fmt: skip
+    offers = [_Offer(r.id, r.live_session_id, r.variant_id, r.quantity_cap, r.per_buyer_limit,
+                     r.units_claimed, r.actual_start, r.actual_end) for r in rows]  # fmt: skip
     if not offers:
         return
-    order.live_session_id = offers[0].session_id
-    if order.status == OrderStatus.CANCELLED.value:
-        return  # counted as the session's cancellation; it holds no units
-    by_offer = _lines_by_offer(lines, offers)
-    failures = []
-    # Ascending offer id: two orders claiming the same offers lock them in the same order.
-    for offer in sorted(by_offer, key=lambda o: o.id):
-        reason = await _claim(session, offer, by_offer[offer])
-        if reason is not None:
-            failures.append(reason)
-    if failures:
-        add_flag(order, OrderFlag.OVER_OFFER_CAP, "; ".join(failures))
-    await _check_buyer_limits(session, order, by_offer)
+    buyers = await _BuyerUnits.load(session, offers, [o for o, _ in placed])
+    for order, lines in placed:
+        assert order.placed_at is not None
+        by_variant = _session_offers(offers, order.placed_at)
+        if not any(ln.variant_id in by_variant for ln in lines):
+            continue
+        session_id = next(iter(by_variant.values())).session_id
+        order.live_session_id = session_id
+        if order.status == OrderStatus.CANCELLED.value:
+            continue  # counted as the session's cancellation; it holds no units
+        by_offer = _lines_by_offer(lines, by_variant)
+        failures = _claim(order, by_offer)
+        if failures:
+            add_flag(order, OrderFlag.OVER_OFFER_CAP, "; ".join(failures))
+        over = buyers.over_limits(order, by_offer)
+        if over:
+            add_flag(order, OrderFlag.OVER_BUYER_LIMIT, "; ".join(over))
+        buyers.count(order, session_id, lines)
+    claimed = [o for o in offers if o.added]
+    if claimed:
+        updated = await session.execute(
+            _CLAIM_MANY,
+            {"offer_ids": [o.id for o in claimed], "quantities": [o.added for o in claimed]},
+        )
+        if len(updated.all()) != len(claimed):
+            raise RuntimeError("an offer's claimed units moved under its lock")
 
 
 async def release_order_claims(session: AsyncSession, order: Order, lines: list[OrderLine]) -> None:

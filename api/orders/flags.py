@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from api.orders.drafts import OrderDraft
 from api.orders.models import Order, OrderFlag
 
 
-def add_flag(order: Order, flag: OrderFlag, reason: str) -> bool:
+def add_flag(order: Order | OrderDraft, flag: OrderFlag, reason: str) -> bool:
     """Set a flag with its reason; return True if it was not set before."""
     reasons = dict(order.flag_reasons)
     reasons[flag.value] = reason[:500]

@@ -11,6 +11,7 @@ shipment with SKIP LOCKED and hands the work to a job when the row is busy: no d
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from sqlalchemy import func, select, update
@@ -20,8 +21,11 @@ from sqlmodel import col
 
 from api.catalogue.models import Variant
 from api.cooperatives.models import Cooperative
+from api.core.bulk import column_lists, unnest_insert
 from api.core.db import PhienSession, utcnow
 from api.orders import events
+from api.orders.drafts import LineDraft, OrderDraft
+from api.orders.events import EventBatch
 from api.orders.models import FulfilmentStatus, Order, OrderFlag, OrderLine, OrderStatus
 from api.shipments.models import Shipment
 
@@ -75,7 +79,7 @@ def enqueue_cancel(session: AsyncSession, shipment_id: int) -> None:
     _jobs(session).enqueue_after_commit(CANCEL_JOB, shipment_id, job_id=f"cancel:{shipment_id}")
 
 
-def is_shippable(order: Order) -> bool:
+def is_shippable(order: Order | OrderDraft) -> bool:
     """Confirmed or later, not cancelled, stock reserved, every line mapped, nothing flagged."""
     try:
         status = OrderStatus(order.status)
@@ -106,7 +110,7 @@ async def _carrier_and_weight(session: AsyncSession, order: Order) -> tuple[str,
     return str(row[0]), int(row[1])
 
 
-def _values(order: Order, carrier: str, weight_g: int) -> dict[str, object]:
+def _values(order: Order | OrderDraft, carrier: str, weight_g: int) -> dict[str, object]:
     return {
         "order_id": order.id,
         "cooperative_id": order.cooperative_id,
@@ -180,6 +184,70 @@ async def ensure_shipment(
     )  # fmt: skip
     enqueue_handoff(session, shipment.id)
     return shipment
+
+
+_SHIPMENT_COLUMNS = {
+    "order_id": "bigint", "reference": "text", "cooperative_id": "bigint", "carrier": "text",
+    "cod_amount_vnd": "bigint", "weight_g": "integer", "status": "text", "receiver_name": "text",
+    "receiver_phone": "text", "receiver_province": "text", "receiver_ward": "text",
+    "receiver_district": "text", "receiver_street": "text",
+}  # fmt: skip
+_INSERT_MANY = unnest_insert(
+    "shipments",
+    _SHIPMENT_COLUMNS,
+    tail="ON CONFLICT DO NOTHING RETURNING id, order_id, carrier, reference, cod_amount_vnd",
+)
+
+
+async def write_new_shipments(
+    session: AsyncSession,
+    batch: Sequence[tuple[OrderDraft, Sequence[LineDraft]]],
+    shipping_weight_g: Mapping[int, int],
+    trail: EventBatch,
+) -> int:
+    """The outbox rows of a batch of first-seen orders, in one statement.
+
+    Same rules as `ensure_shipment`: only shippable orders with a weight; the order moves to
+    pending_shipment and its hand-off is enqueued after commit. Returns how many were written.
+    """
+    ready: list[tuple[OrderDraft, int]] = []
+    for order, lines in batch:
+        weight = sum(
+            line.quantity * shipping_weight_g.get(line.variant_id, 0)
+            for line in lines
+            if line.variant_id is not None
+        )
+        if is_shippable(order) and weight > 0:
+            ready.append((order, weight))
+    if not ready:
+        return 0
+    cooperative_ids = {order.cooperative_id for order, _ in ready}
+    rows = await session.execute(
+        select(col(Cooperative.id), col(Cooperative.carrier)).where(
+            col(Cooperative.id).in_(cooperative_ids)
+        )
+    )
+    carriers: dict[int | None, str] = dict(rows.all())
+    by_id = {order.id: (order, weight) for order, weight in ready}
+    values = [
+        {
+            **_values(order, carriers[order.cooperative_id], weight),
+            "reference": reference_for(order.id or 0),
+        }
+        for order, weight in ready
+    ]
+    written = 0
+    for row in await session.execute(_INSERT_MANY, column_lists(values, list(_SHIPMENT_COLUMNS))):
+        order, weight = by_id[row.order_id]
+        order.fulfilment_status = FulfilmentStatus.PENDING_SHIPMENT.value
+        trail.add(
+            row.order_id, "shipment_created", shipment_id=row.id, carrier=row.carrier,
+            reference=row.reference, weight_g=weight,
+            cod_amount_vnd=row.cod_amount_vnd,
+        )  # fmt: skip
+        enqueue_handoff(session, row.id)
+        written += 1
+    return written
 
 
 async def set_fulfilment(

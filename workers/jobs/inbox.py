@@ -2,8 +2,9 @@
 
 One drain takes up to 50 unhandled rows of a source with FOR UPDATE SKIP LOCKED (so several
 workers share the inbox without overlap), asks the platform for all their orders in one call per
-shop (the order APIs take 50 ids: 50 times fewer platform calls than one per webhook), applies
-each order in a short transaction of its own, then marks the rows handled.
+shop (the order APIs take 50 ids: 50 times fewer platform calls than one per webhook), creates
+the first-seen orders in one batch transaction and moves known ones forward one by one, then
+marks the rows handled.
 
 Every job is safe to run twice: a handled row is never handled again and the order upsert is
 idempotent. A lost ring (Redis down, a crash) is found by the sweeper, which looks at the rows.
@@ -20,22 +21,20 @@ from typing import Any
 from sqlalchemy import or_, select, text
 from sqlmodel import col
 
-from api.catalogue.models import Variant
 from api.channels.mapping import find_connection, resolve_variants
 from api.channels.models import ChannelConnection
 from api.core.db import PhienSession, utcnow
-from api.orders.ingest import apply_platform_order, record_unknown_shop_order
+from api.orders.ingest import record_unknown_shop_order
 from api.webhooks.inbox import DRAIN_LANES, drain_job, process_job
 from api.webhooks.models import InboundEvent
 from integrations.platforms import (
     PlatformError,
-    PlatformOrder,
     PlatformPayloadError,
     PlatformWebhook,
     shopee,
     tiktok_shop,
 )
-from workers.jobs.platform_orders import fetch_orders, settings_of
+from workers.jobs.platform_orders import apply_orders, fetch_orders, settings_of
 from workers.queue import JobBuffer
 
 log = logging.getLogger(__name__)
@@ -99,42 +98,15 @@ async def _apply_shop(
         return
     pairs = [(line.platform_sku_id, line.seller_sku) for o in orders.values() for line in o.lines]
     variants = await resolve_variants(session, connection, pairs)
-    applied: dict[str, str] = {}
+    outcomes = await apply_orders(
+        ctx, connection, list(orders.values()), variants, source=f"webhook:{connection.platform}"
+    )
     for event, hook in batch:
-        order_id = hook.order_id or ""
-        if order_id not in applied:
-            order = orders.get(order_id)
-            applied[order_id] = await _apply_one(ctx, connection, order, event, variants)
-        if applied[order_id] == "failed":
+        outcome = outcomes.get(hook.order_id or "", "order_not_found")
+        if outcome == "failed":
             _failed(event, "order could not be applied; see logs")
         else:
-            _done(event, applied[order_id])
-
-
-async def _apply_one(
-    ctx: dict[str, Any],
-    connection: ChannelConnection,
-    order: PlatformOrder | None,
-    event: InboundEvent,
-    variants: dict[str, Variant | None],
-) -> str:
-    if order is None:
-        return "order_not_found"
-    try:
-        # Each order commits on its own: its stock rows stay locked for one order's work, not
-        # a batch's, so drains running side by side interleave instead of queueing (and one
-        # order locks its variants in id order, so they cannot deadlock). If we crash before
-        # the batch marks its rows handled, the rows are drained again: applying is idempotent.
-        async with ctx["db"].session() as own:
-            await apply_platform_order(
-                own, connection, order, source=f"webhook:{event.source}", variants=variants
-            )
-            await own.commit()
-    except Exception:
-        # One bad order must not hold back the other 49.
-        log.exception("order not applied", extra={"event_id": event.id, "order": order.order_id})
-        return "failed"
-    return "processed"
+            _done(event, outcome)
 
 
 async def _handle(ctx: dict[str, Any], session: PhienSession, events: list[InboundEvent]) -> None:

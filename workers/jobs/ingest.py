@@ -13,12 +13,12 @@ from arq import Retry
 from sqlalchemy import select
 from sqlmodel import col
 
+from api.channels.mapping import resolve_variants
 from api.channels.models import ChannelConnection
-from api.orders.ingest import apply_platform_order
 from integrations.platforms import (
     PlatformError,
 )
-from workers.jobs.platform_orders import updated_orders
+from workers.jobs.platform_orders import apply_orders, updated_orders
 from workers.queue import JobBuffer, PendingJob
 
 log = logging.getLogger(__name__)
@@ -69,8 +69,17 @@ async def reconcile_connection(ctx: dict[str, Any], connection_id: int, max_page
             if exc.transient:
                 raise Retry(defer=_backoff(ctx.get("job_try", 1))) from exc
             return 0
-        for order in orders:
-            await apply_platform_order(session, connection, order, source="reconcile")
+        pairs = [(line.platform_sku_id, line.seller_sku) for o in orders for line in o.lines]
+        variants = await resolve_variants(session, connection, pairs)
+        outcomes = await apply_orders(ctx, connection, orders, variants, source="reconcile")
+        failed = [order_id for order_id, outcome in outcomes.items() if outcome == "failed"]
+        if failed:
+            # Keep the window where it was: the next pull sees these orders again.
+            log.warning(
+                "reconcile left orders unapplied",
+                extra={"connection_id": connection_id, "orders": failed[:20]},
+            )
+            return len(orders) - len(failed)
         connection.last_reconciled_update_time = until
         await session.commit()
     if orders:

@@ -1,15 +1,24 @@
-"""Read orders from the platforms through the real clients (shared by ingestion and reconcile)."""
+"""Read orders from the platforms through the real clients and apply them (shared by the
+inbox drain and reconciliation)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
+from api.catalogue.models import Variant
 from api.channels.models import ChannelConnection
 from api.core.config import Settings, get_settings
+from api.orders.ingest import apply_platform_order
+from api.orders.intake import take_in
 from integrations.platforms import PlatformAuthError, PlatformOrder
 from integrations.platforms.shopee import ShopeeClient
 from integrations.platforms.tiktok_shop import TikTokShopClient
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["processed", "failed"]
 
 
 def settings_of(ctx: dict[str, Any]) -> Settings:
@@ -89,3 +98,58 @@ async def updated_orders(
                 break
         found = await shopee.get_order_detail(int(connection.shop_id), _token(connection), sns)
     return found
+
+
+async def apply_orders(
+    ctx: dict[str, Any],
+    connection: ChannelConnection,
+    orders: Sequence[PlatformOrder],
+    variants: Mapping[str, Variant | None],
+    *,
+    source: str,
+) -> dict[str, Outcome]:
+    """Apply the platform's view of orders of one shop; platform order id -> outcome.
+
+    First-seen orders are created together in one short transaction (`intake.take_in`). Known
+    orders are then moved forward one per transaction, so their row locks (order, then stock)
+    are never held beside the batch's. If the batch fails for any reason, every order falls
+    back to a transaction of its own: one bad order cannot hold back the other 49.
+    """
+    outcomes: dict[str, Outcome] = {}
+    one_by_one = list(orders)
+    try:
+        async with ctx["db"].session() as session:
+            intake = await take_in(session, connection, orders, variants, source=source)
+            await session.commit()
+    except Exception:
+        log.exception(
+            "batch intake failed; applying its orders one by one",
+            extra={
+                "source": connection.platform,
+                "shop": connection.shop_id,
+                "orders": len(orders),
+            },
+        )
+    else:
+        outcomes.update(dict.fromkeys((o.platform_order_id for o in intake.created), "processed"))
+        one_by_one = intake.known
+    for po in one_by_one:
+        outcomes[po.order_id] = await _apply_one(ctx, connection, po, variants, source)
+    return outcomes
+
+
+async def _apply_one(
+    ctx: dict[str, Any],
+    connection: ChannelConnection,
+    po: PlatformOrder,
+    variants: Mapping[str, Variant | None],
+    source: str,
+) -> Outcome:
+    try:
+        async with ctx["db"].session() as session:
+            await apply_platform_order(session, connection, po, source=source, variants=variants)
+            await session.commit()
+    except Exception:
+        log.exception("order not applied", extra={"source": po.platform, "order": po.order_id})
+        return "failed"
+    return "processed"

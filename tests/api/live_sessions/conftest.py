@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import pytest
 
 from api.accounts.models import Role
+from api.catalogue.models import MovementKind
+from api.catalogue.stock import move_stock
 from api.core.db import Database
 from tests.api.live_sessions.helpers import Shop, connect_shop
 from tests.factories import Member, World, add_member
@@ -24,7 +26,14 @@ class Shops:
 
 @pytest.fixture
 async def shops(db: Database, world: World) -> Shops:
-    """Channel connections arranged directly (the channels package owns their endpoints)."""
+    """Channel connections arranged directly (the channels package owns their endpoints).
+
+    Orders here go through the real intake, which reserves stock: product A gets enough that
+    only caps and limits, never a shortfall, decide what the tests see.
+    """
+    async with db.session() as session:
+        await move_stock(session, world.product_a.variants[0].id, MovementKind.RECEIVED, 10_000)
+        await session.commit()
     return Shops(
         tiktok_a=await connect_shop(db, world.coop_a, "tiktok_shop", "7000000001"),
         shopee_a=await connect_shop(db, world.coop_a, "shopee", "880001"),

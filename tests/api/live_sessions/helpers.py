@@ -11,13 +11,17 @@ import httpx
 from sqlalchemy import select
 from sqlmodel import col
 
+from api.catalogue.models import Variant
 from api.catalogue.schemas import ProductCreate
 from api.catalogue.service import create_product
 from api.channels.models import ChannelConnection
 from api.core.db import Database
-from api.live_sessions.attribution import attribute_order, release_order_claims
+from api.live_sessions.attribution import release_order_claims
 from api.live_sessions.models import LiveOffer
+from api.orders.intake import Intake, take_in
 from api.orders.models import Order, OrderLine, OrderStatus
+from api.orders.status import PLATFORM_STATUSES
+from integrations.platforms import PlatformAddress, PlatformOrder, PlatformOrderLine
 from tests.factories import Member
 
 _seq = itertools.count(1)
@@ -134,6 +138,69 @@ async def move(
     return result
 
 
+def _raw_status(platform: str, status: OrderStatus) -> str:
+    return next(raw for raw, ours in PLATFORM_STATUSES[platform].items() if ours is status)
+
+
+def platform_order(
+    shop: Shop,
+    placed_at: datetime,
+    lines: list[Line],
+    *,
+    buyer_id: str = "",
+    status: OrderStatus = OrderStatus.CONFIRMED,
+) -> tuple[PlatformOrder, dict[str, int | None]]:
+    """The platform's view of a new order, and its platform SKU ids -> our variant ids.
+
+    The platform's clock counts whole seconds, as the real ones do.
+    """
+    skus = {f"PSKU-{next(_seq)}": line for line in lines}
+    items = [
+        PlatformOrderLine(
+            platform_sku_id=sku, seller_sku="", product_name="Hàng live", sku_name="",
+            quantity=line.quantity, unit_price=line.unit_price_vnd,
+        )
+        for sku, line in skus.items()
+    ]  # fmt: skip
+    po = PlatformOrder(
+        platform=shop.platform, shop_id=shop.shop_id, order_id=f"PO-{next(_seq)}",
+        status=_raw_status(shop.platform, status), update_time=int(placed_at.timestamp()),
+        create_time=int(placed_at.timestamp()), is_cod=True, currency="VND",
+        total_amount=sum(ln.quantity * ln.unit_price_vnd for ln in lines), shipping_fee=0,
+        buyer_name="Khách live", buyer_phone="0912345678", buyer_id=buyer_id,
+        address=PlatformAddress(full_address="Bản 1, Xã Bình Lư, Lai Châu", province="Lai Châu",
+                                commune="Xã Bình Lư", street="Bản 1"),
+        lines=tuple(items),
+    )  # fmt: skip
+    return po, {sku: line.variant_id for sku, line in skus.items()}
+
+
+async def take_in_order(
+    db: Database, shop: Shop, po: PlatformOrder, variant_ids: dict[str, int | None]
+) -> Intake:
+    """Run the real intake (stock, attribution, outbox) on one platform order and commit."""
+    return await take_in_batch(db, shop, [(po, variant_ids)])
+
+
+async def take_in_batch(
+    db: Database, shop: Shop, orders: list[tuple[PlatformOrder, dict[str, int | None]]]
+) -> Intake:
+    """Run the real intake on several platform orders at once (as a drained inbox does)."""
+    async with db.session() as session:
+        connection = await session.get(ChannelConnection, shop.id)
+        assert connection is not None
+        variants = {
+            sku: (await session.get(Variant, vid) if vid else None)
+            for _, variant_ids in orders
+            for sku, vid in variant_ids.items()
+        }
+        intake = await take_in(
+            session, connection, [po for po, _ in orders], variants, source="test"
+        )
+        await session.commit()
+        return intake
+
+
 async def place_order(
     db: Database,
     shop: Shop,
@@ -143,39 +210,19 @@ async def place_order(
     buyer_id: str = "",
     status: OrderStatus = OrderStatus.CONFIRMED,
 ) -> Placed:
-    """Insert an order and its lines, attribute it in the same transaction, commit."""
+    """A first-seen order through the real intake, as committed."""
+    po, variant_ids = platform_order(shop, placed_at, lines, buyer_id=buyer_id, status=status)
+    (order,) = (await take_in_order(db, shop, po, variant_ids)).created
+    assert order.id is not None
     async with db.session() as session:
-        order = Order(
-            cooperative_id=shop.cooperative_id,
-            channel_connection_id=shop.id,
-            platform=shop.platform,
-            shop_id=shop.shop_id,
-            platform_order_id=f"PO-{next(_seq)}",
-            placed_at=placed_at,
-            status=status.value,
-            buyer_id=buyer_id,
-        )
-        session.add(order)
-        await session.flush()
-        assert order.id is not None
-        rows = [
-            OrderLine(
-                order_id=order.id,
-                variant_id=line.variant_id,
-                platform_sku_id=f"PSKU-{next(_seq)}",
-                quantity=line.quantity,
-                unit_price_vnd=line.unit_price_vnd,
-                net_weight_g=line.net_weight_g,
+        offer_ids = (
+            await session.execute(
+                select(col(OrderLine.live_offer_id))
+                .where(col(OrderLine.order_id) == order.id)
+                .order_by(col(OrderLine.id))
             )
-            for line in lines
-        ]
-        session.add_all(rows)
-        await session.flush()
-        await attribute_order(session, order, rows)
-        await session.commit()
-        return Placed(
-            order.id, order.live_session_id, list(order.flags), [r.live_offer_id for r in rows]
-        )
+        ).scalars()
+        return Placed(order.id, order.live_session_id, list(order.flags), list(offer_ids))
 
 
 async def cancel_order(db: Database, order_id: int) -> None:

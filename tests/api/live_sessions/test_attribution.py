@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from api.core.db import Database
-from api.live_sessions.attribution import attribute_order
 from api.orders.models import Order, OrderLine, OrderStatus
 from tests.api.live_sessions.conftest import Shops
 from tests.api.live_sessions.helpers import (
@@ -20,7 +19,9 @@ from tests.api.live_sessions.helpers import (
     cancel_order,
     move,
     place_order,
+    platform_order,
     schedule,
+    take_in_order,
     units_claimed,
 )
 from tests.factories import World
@@ -178,17 +179,10 @@ async def test_attribution_is_not_repeated_for_a_known_order(
 ) -> None:
     live, offer = await _live_with_offer(client, world, shops)
     variant, at = world.product_a.variants[0].id, _at(live["actual_start"]) + SECOND
-    placed = await place_order(db, shops.tiktok_a, at, [Line(variant, 2)])
-    async with db.session() as session:
-        order = await session.get(Order, placed.id)
-        assert order is not None
-        lines = list(
-            (
-                await session.execute(select(OrderLine).where(col(OrderLine.order_id) == placed.id))
-            ).scalars()
-        )
-        await attribute_order(session, order, lines)
-        await session.commit()
+    po, variant_ids = platform_order(shops.tiktok_a, at, [Line(variant, 2)])
+    first = await take_in_order(db, shops.tiktok_a, po, variant_ids)
+    again = await take_in_order(db, shops.tiktok_a, po, variant_ids)  # the job ran twice
+    assert (len(first.created), len(again.created), again.known) == (1, 0, [po])
     assert await units_claimed(db, offer["id"]) == 2
 
 

@@ -57,6 +57,7 @@ async def test_stats_add_up_while_the_session_runs(
     await place_order(db, shops.tiktok_a, at, [honey_line(3)], buyer_id="y")
     cancelled = await place_order(db, shops.tiktok_a, at, [rice_line(1)])
     await cancel_order(db, cancelled.id)
+    # An unmapped line: the order counts, and is flagged for a person.
     await place_order(db, shops.tiktok_a, at, [honey_line(1), Line(None, 1, 50_000, 0)])
     await place_order(db, shops.shopee_a, at, [rice_line(4)])  # another shop: not this session
 
@@ -77,8 +78,8 @@ async def test_stats_add_up_while_the_session_runs(
         "kg": 61.185,
         "gmv_vnd": 2_100_000,
         "cancellations": 1,
-        "flagged_orders": 1,
-        "flags": {"over_offer_cap": 1},
+        "flagged_orders": 2,
+        "flags": {"over_offer_cap": 1, "unmapped_sku": 1},
         "offers": [
             {"offer_id": rice_offer["id"], "variant_id": rice, "sku": rice_offer["sku"],
              "live_price_vnd": 150_000, "quantity_cap": 10, "units_claimed": 2,
