@@ -28,7 +28,7 @@ from api.cooperatives.schemas import CollectionPoint, CooperativeCreate
 from api.cooperatives.service import create_cooperative
 from api.core.db import Database
 from api.orders.models import Order
-from api.shipments.outbox import HANDOFF_JOB, ensure_shipment, handoff_job_id
+from api.shipments.outbox import HANDOFFS_JOB, ensure_shipment
 from bench.env import (
     count_rows,
     free_port,
@@ -42,7 +42,8 @@ from integrations.simulators._carrier_common import CarrierSimConfig
 from workers.queue import JobQueue, PendingJob
 
 LOGS = Path(tempfile.gettempdir())
-CHUNK = 500
+CHUNK = 100
+OUTBOX_BATCH = 50
 
 
 @dataclass
@@ -86,6 +87,13 @@ FROM orders o WHERE o.shop_id = 'bench'
 """
 
 
+_TAG_BATCHES_SQL = """
+UPDATE shipments AS s SET handoff_job_id = 'handoffs:bench-' || ((r.n - 1) / :size)
+FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM shipments) AS r
+WHERE s.id = r.id
+"""
+
+
 def _database(db_url: str) -> Database:
     # No job sender: the bench rings the hand-offs itself once the workers are up.
     return Database(db_url.replace("postgresql://", "postgresql+asyncpg://", 1), pool_size=2)
@@ -117,6 +125,10 @@ async def _seed(db_url: str, shipments: int) -> None:
             for order in orders.scalars():
                 await ensure_shipment(session, order, source="bench")
             await session.commit()
+    async with db.session() as session:
+        # Tagged as the intake tags them: the batch job of each outbox commit of 50.
+        await session.execute(text(_TAG_BATCHES_SQL), {"size": OUTBOX_BATCH})
+        await session.commit()
     await db.dispose()
 
 
@@ -124,13 +136,17 @@ async def _enqueue_all(redis: aioredis.Redis, db_url: str) -> int:
     """Ring every shipment's hand-off: what the outbox sends after its commits."""
     db = _database(db_url)
     async with db.session() as session:
-        ids = list((await session.execute(text("SELECT id FROM shipments ORDER BY id"))).scalars())
+        rows = await session.execute(text("SELECT id, handoff_job_id FROM shipments ORDER BY id"))
+        batches: dict[str, list[int]] = {}
+        for shipment_id, job_id in rows:
+            batches.setdefault(job_id, []).append(shipment_id)
     await db.dispose()
     queue = JobQueue(redis)
-    for start in range(0, len(ids), CHUNK):
-        batch = ids[start : start + CHUNK]
-        await queue.send([PendingJob(HANDOFF_JOB, (i,), handoff_job_id(i)) for i in batch])
-    return len(ids)
+    # As the intake sends them: one job per outbox commit of up to 50 shipments.
+    jobs = [PendingJob(HANDOFFS_JOB, (ids,), job_id) for job_id, ids in batches.items()]
+    for start in range(0, len(jobs), CHUNK):
+        await queue.send(jobs[start : start + CHUNK])
+    return sum(len(ids) for ids in batches.values())
 
 
 async def _wait_booked(

@@ -29,6 +29,10 @@ from workers.serialization import serialize
 log = logging.getLogger(__name__)
 
 QUEUE_NAME = "phien:queue"
+# Every job's time limit (no function sets its own). arq marks a running job "in progress" for
+# the longest job timeout + 10 s, and will not run it again before that mark expires.
+JOB_TIMEOUT_S = 60
+IN_PROGRESS_MARK_S = JOB_TIMEOUT_S + 10
 
 # ARGV: expiry ms, then (job id, score, payload) per job. A job id already queued, running or
 # with a result is skipped, exactly as arq's enqueue_job would return None for it.

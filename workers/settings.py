@@ -13,7 +13,7 @@ from api.core.embedded import resolve_urls
 from workers import tasks
 from workers.context import shutdown, startup
 from workers.jobs import carrier_clients, channels, handoff, inbox, ingest, tracking
-from workers.queue import QUEUE_NAME
+from workers.queue import JOB_TIMEOUT_S, QUEUE_NAME
 from workers.serialization import deserialize, serialize
 
 
@@ -34,6 +34,9 @@ FUNCTIONS: list[Function] = [
     # Carrier bookings retry transient failures with backoff (Retry(defer=…)); past the last try
     # the row stays pending and the shipment sweeper offers it again.
     func(handoff.hand_off_shipment, name="hand_off_shipment", max_tries=8),
+    # One outbox commit's shipments; what it cannot settle goes to hand_off_shipment jobs. A
+    # failed run is safe to repeat (row locks, the waybill check and our carrier reference).
+    func(handoff.hand_off_shipments, name="hand_off_shipments", max_tries=3),
     func(handoff.cancel_shipment, name="cancel_shipment", max_tries=8),
     func(ingest.reconcile_connection, name="reconcile_connection", max_tries=3),
     func(channels.refresh_channel_token, name="refresh_channel_token", max_tries=5),
@@ -45,7 +48,7 @@ CRON_JOBS: list[CronJob] = [
     cron(
         handoff.sweep_shipments,
         name="sweep_shipments",
-        second={10, 25, 40, 55},
+        second=set(range(2, 60, 5)),
         run_at_startup=True,
     ),
     cron(
@@ -86,7 +89,7 @@ class WorkerSettings:
     # (README "Worker settings").
     max_jobs = 50
     poll_delay = 0.05
-    job_timeout = 60
+    job_timeout = JOB_TIMEOUT_S
     max_tries = 5
     # Let in-flight jobs finish on SIGTERM; a job cut short runs again (jobs are idempotent).
     graceful_shutdown_timeout = 30

@@ -64,8 +64,10 @@ class Settings(BaseSettings):
     viettel_post_service_code: str | None = None
     # Per call to a carrier: shorter than job_timeout, so a hung carrier costs one retry.
     carrier_timeout_s: float = 10.0
-    # A pending shipment nobody booked after this long is offered to the workers again.
-    shipment_sweep_after_seconds: int = 30
+    # A pending shipment idle this long with no job waiting for it (its ring was lost, or its
+    # worker died mid-booking) is offered to the workers again; every 5 s. Short because the
+    # sweeper skips rows a live runner holds and rows whose job is still queued.
+    shipment_sweep_after_seconds: int = 5
     # GHN signs nothing: this unguessable segment of /webhooks/carriers/ghn/{secret} is the proof.
     ghn_webhook_secret: SecretStr = SecretStr("")
     stripe_api_base: str = "https://api.stripe.com"

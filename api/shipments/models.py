@@ -91,6 +91,9 @@ class Shipment(SQLModel, table=True):
         default=0, sa_column=Column(Integer, nullable=False, server_default="0")
     )
     booked_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    # The batch job that books this row (NULL: its own hand_off_shipment job). The sweeper asks
+    # Redis about this job to tell a row waiting its turn from one stranded by a dead worker.
+    handoff_job_id: str | None = Field(default=None, max_length=64)
     pickup_batch_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()

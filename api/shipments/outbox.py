@@ -30,6 +30,7 @@ from api.orders.models import FulfilmentStatus, Order, OrderFlag, OrderLine, Ord
 from api.shipments.models import Shipment
 
 HANDOFF_JOB = "hand_off_shipment"
+HANDOFFS_JOB = "hand_off_shipments"
 CANCEL_JOB = "cancel_shipment"
 SHIPPABLE = frozenset(
     {
@@ -72,6 +73,17 @@ def enqueue_handoff(session: AsyncSession, shipment_id: int) -> None:
     _jobs(session).enqueue_after_commit(
         HANDOFF_JOB, shipment_id, job_id=handoff_job_id(shipment_id)
     )
+
+
+def handoffs_job_id(order_ids: Sequence[int | None]) -> str:
+    """The id of the batch job booking these orders' new shipments (their first order's)."""
+    return f"handoffs:order-{min(i or 0 for i in order_ids)}"
+
+
+def enqueue_handoffs(session: AsyncSession, shipment_ids: list[int], job_id: str) -> None:
+    """Book these shipments in one job (calls side by side) once the transaction commits."""
+    if shipment_ids:
+        _jobs(session).enqueue_after_commit(HANDOFFS_JOB, sorted(shipment_ids), job_id=job_id)
 
 
 def enqueue_cancel(session: AsyncSession, shipment_id: int) -> None:
@@ -190,7 +202,7 @@ _SHIPMENT_COLUMNS = {
     "order_id": "bigint", "reference": "text", "cooperative_id": "bigint", "carrier": "text",
     "cod_amount_vnd": "bigint", "weight_g": "integer", "status": "text", "receiver_name": "text",
     "receiver_phone": "text", "receiver_province": "text", "receiver_ward": "text",
-    "receiver_district": "text", "receiver_street": "text",
+    "receiver_district": "text", "receiver_street": "text", "handoff_job_id": "text",
 }  # fmt: skip
 _INSERT_MANY = unnest_insert(
     "shipments",
@@ -229,14 +241,16 @@ async def write_new_shipments(
     )
     carriers: dict[int | None, str] = dict(rows.all())
     by_id = {order.id: (order, weight) for order, weight in ready}
+    job_id = handoffs_job_id(list(by_id))
     values = [
         {
             **_values(order, carriers[order.cooperative_id], weight),
             "reference": reference_for(order.id or 0),
+            "handoff_job_id": job_id,
         }
         for order, weight in ready
     ]
-    written = 0
+    written: list[int] = []
     for row in await session.execute(_INSERT_MANY, column_lists(values, list(_SHIPMENT_COLUMNS))):
         order, weight = by_id[row.order_id]
         order.fulfilment_status = FulfilmentStatus.PENDING_SHIPMENT.value
@@ -245,9 +259,9 @@ async def write_new_shipments(
             reference=row.reference, weight_g=weight,
             cod_amount_vnd=row.cod_amount_vnd,
         )  # fmt: skip
-        enqueue_handoff(session, row.id)
-        written += 1
-    return written
+        written.append(row.id)
+    enqueue_handoffs(session, written, job_id)
+    return len(written)
 
 
 async def set_fulfilment(

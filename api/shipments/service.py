@@ -78,13 +78,24 @@ def _lines_json() -> Any:
     )
 
 
+def _booking_rows() -> Any:
+    return (
+        select(Shipment, Order, Cooperative, _lines_json())
+        .join(Order, col(Order.id) == col(Shipment.order_id))
+        .join(Cooperative, col(Cooperative.id) == col(Shipment.cooperative_id))
+    )
+
+
+def _to_book(row: Any) -> ToBook:
+    shipment, order, coop, lines = row
+    return ToBook(shipment, order, coop, [LineToShip(*line) for line in lines or ()])
+
+
 async def take_for_booking(session: AsyncSession, shipment_id: int) -> ToBook | None:
     """Lock the shipment (SKIP LOCKED) with order, cooperative and lines; ShipmentBusy if held."""
     row = (
         await session.execute(
-            select(Shipment, Order, Cooperative, _lines_json())
-            .join(Order, col(Order.id) == col(Shipment.order_id))
-            .join(Cooperative, col(Cooperative.id) == col(Shipment.cooperative_id))
+            _booking_rows()
             .where(col(Shipment.id) == shipment_id)
             .with_for_update(of=Shipment, skip_locked=True)
         )
@@ -93,8 +104,18 @@ async def take_for_booking(session: AsyncSession, shipment_id: int) -> ToBook | 
         if await row_exists(session, shipment_id):
             raise ShipmentBusy(str(shipment_id))
         return None
-    shipment, order, coop, lines = row
-    return ToBook(shipment, order, coop, [LineToShip(*line) for line in lines or ()])
+    return _to_book(row)
+
+
+async def take_many_for_booking(session: AsyncSession, shipment_ids: list[int]) -> list[ToBook]:
+    """Lock those of the shipments nobody else holds (SKIP LOCKED), in id order, in one query."""
+    rows = await session.execute(
+        _booking_rows()
+        .where(col(Shipment.id).in_(shipment_ids))
+        .order_by(col(Shipment.id))
+        .with_for_update(of=Shipment, skip_locked=True)
+    )
+    return [_to_book(row) for row in rows]
 
 
 def _service_of(booking: Booking, configured: str | None) -> str | None:

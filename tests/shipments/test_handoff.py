@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
 import pytest
 import redis.asyncio as aioredis
+from arq import create_pool
+from arq.connections import RedisSettings
 from arq.constants import in_progress_key_prefix
 
 from api.cooperatives.models import Cooperative
 from api.core.config import Settings
 from api.core.db import Database
-from api.shipments.outbox import HANDOFF_JOB, handoff_job_id
+from api.shipments.outbox import HANDOFF_JOB, HANDOFFS_JOB, handoff_job_id
 from tests.factories import World
 from tests.ingestion.rig import connect_tiktok_shop, drain, line, place_order, run_worker
 from tests.shipments.rig import (
@@ -22,11 +25,14 @@ from tests.shipments.rig import (
     event_kinds,
     order_of,
     outbox_row,
+    set_shipment,
     shipment_of,
     stored_order,
     use_carrier,
 )
-from workers.queue import JobQueue, PendingJob
+from workers.context import shutdown, startup
+from workers.jobs.handoff import sweep_shipments
+from workers.queue import IN_PROGRESS_MARK_S, JobQueue, PendingJob
 
 UNIT_PRICE, SHIPPING_WEIGHT_G = 180_000, 5_200  # the factory variant: Gạo, túi 5 kg
 
@@ -290,7 +296,8 @@ async def test_a_young_row_is_left_to_its_own_job(
 ) -> None:
     await outbox_row(db, await stored_order(db, world, world.coop_a))
     await _sweep_now(redis_url)
-    await run_worker(settings)  # sweeps only rows untouched for 30 s
+    # Sweeps only rows idle for 30 s here.
+    await run_worker(settings.model_copy(update={"shipment_sweep_after_seconds": 30}))
     assert (await shipment_of(db, 1)).status == "pending"
     assert (await vtp.bookings())["total"] == 0
 
@@ -313,6 +320,66 @@ async def test_a_booking_stranded_by_a_killed_worker_is_rescued(
     assert (shipment.status, shipment.booking_attempts) == ("handed_off", 1)
     summary = await vtp.bookings()
     assert (summary["total"], summary["duplicate_attempts_rejected"]) == (1, 0)
+
+
+async def _batch_of_rows(db: Database, world: World, redis_url: str, count: int) -> list[int]:
+    """Outbox rows tagged with their batch job, the job queued as the intake queues it."""
+    ids = [await outbox_row(db, await stored_order(db, world, world.coop_a)) for _ in range(count)]
+    for shipment_id in ids:
+        await set_shipment(db, shipment_id, handoff_job_id="handoffs:order-1")
+    redis = aioredis.Redis.from_url(redis_url)
+    await JobQueue(redis).send([PendingJob(HANDOFFS_JOB, (ids,), "handoffs:order-1")])
+    await redis.aclose()
+    return ids
+
+
+async def test_one_batch_job_books_its_shipments_once_each(
+    settings: Settings, world: World, db: Database, vtp: CarrierSim, redis_url: str
+) -> None:
+    ids = await _batch_of_rows(db, world, redis_url, 5)
+    await run_worker(settings)
+    await run_worker(settings)  # a second run has nothing left to do
+    assert [(await shipment_of(db, o)).status for o in range(1, 6)] == ["handed_off"] * 5
+    summary = await vtp.bookings()
+    assert (summary["total"], summary["duplicate_attempts_rejected"]) == (5, 0)
+    assert (await vtp.call("GET", "/stats"))["logins"] == 1
+    assert ids == [1, 2, 3, 4, 5]
+
+
+async def test_rows_whose_batch_is_queued_or_just_started_are_not_offered_twice(
+    settings: Settings, world: World, db: Database, redis_url: str
+) -> None:
+    await _batch_of_rows(db, world, redis_url, 3)
+    ctx: dict[str, Any] = {
+        "redis": await create_pool(RedisSettings.from_dsn(redis_url)),
+        "settings": settings.model_copy(update={"shipment_sweep_after_seconds": 0}),
+    }
+    await startup(ctx)
+    try:
+        assert await sweep_shipments(ctx) == 0  # queued: the batch will book them
+        mark = in_progress_key_prefix + "handoffs:order-1"
+        await ctx["redis"].set(mark, b"1", px=IN_PROGRESS_MARK_S * 1000)
+        assert await sweep_shipments(ctx) == 0  # just started: about to lock its rows
+        await ctx["redis"].set(mark, b"1", px=IN_PROGRESS_MARK_S * 1000 - 10_000)
+        assert await sweep_shipments(ctx) == 3  # running 10 s without its rows: dead
+    finally:
+        await shutdown(ctx)
+        await ctx["redis"].aclose()
+
+
+async def test_a_batch_stranded_by_a_killed_worker_is_rescued(
+    settings: Settings, world: World, db: Database, vtp: CarrierSim, redis_url: str
+) -> None:
+    await _batch_of_rows(db, world, redis_url, 3)
+    redis = aioredis.Redis.from_url(redis_url)
+    # The batch job marked in progress, yet holding none of its rows: its worker is gone.
+    await redis.set(in_progress_key_prefix + "handoffs:order-1", b"1", px=60_000)
+    await redis.aclose()
+    await _sweep_now(redis_url)
+    await run_worker(settings.model_copy(update={"shipment_sweep_after_seconds": 0}))
+    assert [(await shipment_of(db, o)).status for o in range(1, 4)] == ["handed_off"] * 3
+    summary = await vtp.bookings()
+    assert (summary["total"], summary["duplicate_attempts_rejected"]) == (3, 0)
 
 
 async def test_a_worker_logs_in_once_for_all_its_bookings(

@@ -15,10 +15,12 @@ import httpx
 from api.core.config import Settings
 from integrations.carriers.base import Carrier
 from integrations.carriers.ghn import GhnClient, GhnConfig
+from integrations.carriers.http import HttpLanes
 from integrations.carriers.viettel_post import ViettelPostClient, ViettelPostConfig
 from workers.jobs.platform_orders import settings_of
 
 GHN_API_PATH = "/shiip/public-api"
+CALLS_IN_FLIGHT = 32
 
 
 def viettel_post_config(settings: Settings) -> ViettelPostConfig:
@@ -49,12 +51,9 @@ class CarrierClients:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._http = httpx.AsyncClient(
-            timeout=httpx.Timeout(settings.carrier_timeout_s, connect=3.0),
-            # As many as bookings can be in flight (one per DB connection); httpcore scans its
-            # whole pool per request, so a bigger one only costs CPU.
-            limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
-        )
+        self._timeout = httpx.Timeout(settings.carrier_timeout_s, connect=3.0)
+        # Per carrier: its calls in flight at most CALLS_IN_FLIGHT, each lane one connection.
+        self._lanes: dict[str, HttpLanes] = {}
         self._clients: dict[str, Carrier] = {}
 
     def get(self, carrier: str) -> Carrier:
@@ -65,11 +64,12 @@ class CarrierClients:
         return client
 
     def _build(self, carrier: str) -> Carrier:
+        if carrier not in ("viettel_post", "ghn"):
+            raise ValueError(f"no client for carrier {carrier!r}")
+        lanes = self._lanes[carrier] = HttpLanes(CALLS_IN_FLIGHT, self._timeout)
         if carrier == "viettel_post":
-            return ViettelPostClient(viettel_post_config(self.settings), self._http)
-        if carrier == "ghn":
-            return GhnClient(ghn_config(self.settings), self._http)
-        raise ValueError(f"no client for carrier {carrier!r}")
+            return ViettelPostClient(viettel_post_config(self.settings), lanes)
+        return GhnClient(ghn_config(self.settings), lanes)
 
     def missing_config(self, carrier: str) -> str | None:
         """What is missing before `carrier` can be called at all (None: configured)."""
@@ -94,12 +94,16 @@ class CarrierClients:
 
     async def aclose(self) -> None:
         """Close the HTTP connections."""
-        await self._http.aclose()
+        for lanes in self._lanes.values():
+            await lanes.aclose()
 
 
 async def open_carriers(ctx: dict[str, Any]) -> None:
     """Make the worker's carrier clients at startup (no network until the first call)."""
-    ctx["carriers"] = CarrierClients(settings_of(ctx))
+    clients = ctx["carriers"] = CarrierClients(settings_of(ctx))
+    for carrier in ("viettel_post", "ghn"):
+        if clients.missing_config(carrier) is None:
+            clients.get(carrier)  # its connection lanes now, not in the first booking
 
 
 def carriers_of(ctx: dict[str, Any]) -> CarrierClients:

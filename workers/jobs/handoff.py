@@ -11,18 +11,25 @@ Exactly once, although arq delivers at least once and carriers time out:
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
+from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from arq import Retry
 from arq.constants import in_progress_key_prefix, job_key_prefix
-from sqlalchemy import text
+from sqlalchemy import text, update
+from sqlmodel import col
 
 from api.core.db import PhienSession
 from api.shipments.booking import build_booking_request
+from api.shipments.models import Shipment
 from api.shipments.outbox import (
     BEFORE_PICKUP,
     HANDOFF_JOB,
+    HANDOFFS_JOB,
     ShipmentBusy,
     handoff_job_id,
     lock_for_job,
@@ -36,6 +43,7 @@ from api.shipments.service import (
     record_booking,
     record_refusal,
     take_for_booking,
+    take_many_for_booking,
 )
 from integrations.carriers.base import (
     Booking,
@@ -47,14 +55,17 @@ from integrations.carriers.base import (
 )
 from workers.jobs.carrier_clients import CarrierClients, carriers_of
 from workers.jobs.platform_orders import settings_of
-from workers.queue import JobBuffer, PendingJob
+from workers.queue import IN_PROGRESS_MARK_S, JobBuffer, PendingJob
 
 log = logging.getLogger(__name__)
 
 # Transient failures in a row before the shipment is shown to a person instead of retried.
 MAX_ATTEMPTS = 40
 SWEEP_LIMIT = 1000
+RESCUE_BATCH = 50
 BUSY_DEFER_S = 2.0
+# A job that has run this long holds its rows (it locks them first thing).
+JUST_STARTED_MS = 3_000
 
 
 def _backoff(job_try: int) -> float:
@@ -97,28 +108,66 @@ async def book_once(carrier: Carrier, request: BookingRequest) -> tuple[Booking,
         return found, True
 
 
-async def _failed(
-    ctx: dict[str, Any], session: PhienSession, job: ToBook, exc: CarrierError
-) -> str:
+@dataclass
+class _Attempt:
+    """One call to the carrier: a booking (made or found), or why there is none."""
+
+    booking: Booking | None = None
+    found: bool = False
+    refused: str | None = None  # the request itself breaks a carrier rule (COD cap, ...)
+    error: CarrierError | None = None
+
+
+async def _attempt(clients: CarrierClients, job: ToBook) -> _Attempt:
+    """Build the request and book it once; never touches the database (runs side by side)."""
+    try:
+        request = build_booking_request(job.shipment, job.order, job.coop, job.lines)
+        booking, found = await book_once(clients.get(job.shipment.carrier), request)
+    except ValueError as exc:
+        return _Attempt(refused=str(exc))
+    except CarrierError as exc:
+        return _Attempt(error=exc)
+    return _Attempt(booking, found)
+
+
+def _failed(session: PhienSession, job: ToBook, exc: CarrierError) -> str:
+    """Record a failed attempt: "refused" (for a person), "gave_up" or "retry"."""
     extra = {"shipment_id": job.shipment.id, "carrier": job.shipment.carrier, "code": exc.code}
     if not _is_transient(exc):
         record_refusal(session, job, exc.message)
-        await session.commit()
         log.warning("carrier refused the booking", extra={**extra, "error": exc.message})
         return "refused"
     give_up = job.shipment.booking_attempts + 1 >= MAX_ATTEMPTS
     record_attempt_failure(job, exc.message, give_up=give_up)
-    await session.commit()
     log.warning("booking attempt failed", extra={**extra, "give_up": give_up})
-    if give_up:
-        return "gave_up"
-    raise Retry(defer=_backoff(ctx.get("job_try", 1))) from exc
+    return "gave_up" if give_up else "retry"
+
+
+async def _record(
+    session: PhienSession, job: ToBook, attempt: _Attempt, clients: CarrierClients
+) -> str:
+    """Write what the attempt came to (the caller commits): booked, refused, gave_up, retry."""
+    if attempt.refused is not None:
+        record_refusal(session, job, attempt.refused)
+        return "refused"
+    if attempt.error is not None:
+        return _failed(session, job, attempt.error)
+    assert attempt.booking is not None
+    shipment = job.shipment
+    service = clients.configured_service(shipment.carrier)
+    await record_booking(session, job, attempt.booking, adopted=attempt.found, service=service)
+    log.info(
+        "shipment booked",
+        extra={"shipment_id": shipment.id, "waybill": attempt.booking.waybill,
+               "found_existing": attempt.found},
+    )  # fmt: skip
+    return "booked"
 
 
 async def _nothing_to_book(
     session: PhienSession, job: ToBook, clients: CarrierClients
 ) -> str | None:
-    """Why this run must not call the carrier (settled where needed), or None to go ahead."""
+    """Why this run must not call the carrier (recorded where needed), or None to go ahead."""
     shipment = job.shipment
     if shipment.status != "pending" or shipment.waybill is not None:
         return "already_booked"
@@ -126,14 +175,12 @@ async def _nothing_to_book(
         return "needs_attention"  # a person retries it from the API
     if job.order.status == "cancelled":
         await record_cancelled(session, shipment, "order cancelled before the booking")
-        await session.commit()
         return "cancelled"
     missing = clients.missing_config(shipment.carrier)
     if missing is not None:
         # No credentials (a dev or bench setup): say so now instead of retrying a login that
         # cannot succeed while holding the row.
         record_refusal(session, job, missing)
-        await session.commit()
         return "refused"
     return None
 
@@ -149,27 +196,53 @@ async def hand_off_shipment(ctx: dict[str, Any], shipment_id: int) -> str:
             raise Retry(defer=BUSY_DEFER_S) from None
         if job is None:
             return "missing"
-        skipped = await _nothing_to_book(session, job, clients)
-        if skipped is not None:
-            return skipped
-        shipment = job.shipment
-        try:
-            request = build_booking_request(shipment, job.order, job.coop, job.lines)
-            booking, found = await book_once(clients.get(shipment.carrier), request)
-        except ValueError as exc:  # the request itself breaks a carrier rule (COD cap, ...)
-            record_refusal(session, job, str(exc))
-            await session.commit()
-            return "refused"
-        except CarrierError as exc:
-            return await _failed(ctx, session, job, exc)
-        service = clients.configured_service(shipment.carrier)
-        await record_booking(session, job, booking, adopted=found, service=service)
+        outcome = await _nothing_to_book(session, job, clients)
+        if outcome is None:
+            outcome = await _record(session, job, await _attempt(clients, job), clients)
         await session.commit()
-    log.info(
-        "shipment booked",
-        extra={"shipment_id": shipment_id, "waybill": booking.waybill, "found_existing": found},
-    )
-    return "booked"
+    if outcome == "retry":
+        raise Retry(defer=_backoff(ctx.get("job_try", 1)))
+    return outcome
+
+
+async def hand_off_shipments(ctx: dict[str, Any], shipment_ids: list[int]) -> dict[str, int]:
+    """Book a batch of pending shipments (one outbox commit's): one lock, calls side by side.
+
+    The rows stay locked (SKIP LOCKED) from the query to the commit, so no other runner books
+    them meanwhile; each carrier call is the same `book_once` as the single job's, so a crash
+    between the carrier's answer and our commit is adopted by the next attempt. Rows another
+    runner holds, and transient failures, go to their own `hand_off_shipment` job (which
+    retries with backoff); nothing is lost if this job dies, as the sweeper finds old rows.
+    """
+    clients = carriers_of(ctx)
+    outcomes: Counter[str] = Counter()
+    later: list[PendingJob] = []
+    async with ctx["db"].session() as session:
+        jobs = await take_many_for_booking(session, shipment_ids)
+        taken = {job.shipment.id for job in jobs}
+        later += [
+            PendingJob(HANDOFF_JOB, (i,), handoff_job_id(i), BUSY_DEFER_S)
+            for i in shipment_ids
+            if i not in taken
+        ]
+        ready: list[ToBook] = []
+        for job in jobs:
+            skipped = await _nothing_to_book(session, job, clients)
+            if skipped is None:
+                ready.append(job)
+            else:
+                outcomes[skipped] += 1
+        attempts = await asyncio.gather(*(_attempt(clients, job) for job in ready))
+        for job, attempt in zip(ready, attempts, strict=True):
+            outcome = await _record(session, job, attempt, clients)
+            outcomes[outcome] += 1
+            if outcome == "retry":
+                assert job.shipment.id is not None
+                job_id = handoff_job_id(job.shipment.id)
+                later.append(PendingJob(HANDOFF_JOB, (job.shipment.id,), job_id, _backoff(1)))
+        await session.commit()
+    await JobBuffer(ctx["queue"], later).flush()
+    return dict(outcomes)
 
 
 async def cancel_shipment(ctx: dict[str, Any], shipment_id: int) -> str:
@@ -202,44 +275,71 @@ async def cancel_shipment(ctx: dict[str, Any], shipment_id: int) -> str:
     return "cancelled"
 
 
-async def _to_rescue(ctx: dict[str, Any], ids: list[int]) -> list[PendingJob]:
-    """Jobs for rows whose hand-off was lost (no job) or stranded by a killed worker."""
-    pipe = ctx["redis"].pipeline(transaction=False)
-    for shipment_id in ids:
-        pipe.exists(job_key_prefix + handoff_job_id(shipment_id))
-        pipe.exists(in_progress_key_prefix + handoff_job_id(shipment_id))
-    flags = await pipe.execute()
-    jobs: list[PendingJob] = []
-    for n, shipment_id in enumerate(ids):
-        queued, running = flags[2 * n], flags[2 * n + 1]
-        if not queued:
-            jobs.append(PendingJob(HANDOFF_JOB, (shipment_id,), handoff_job_id(shipment_id)))
-        elif running:
-            # "Running" yet the row is old and unbooked: its worker was most likely killed, and
-            # arq would wait out job_timeout before running it again. A second job under its own
-            # id is safe: the row lock and the waybill check make a live runner's twin a no-op.
-            rescue_id = f"{handoff_job_id(shipment_id)}:rescue"
-            jobs.append(PendingJob(HANDOFF_JOB, (shipment_id,), rescue_id))
-    return jobs
+def _waiting(queued: int, in_progress_ms_left: int) -> bool:
+    """A job that will still book the row: queued and not started, or started just now."""
+    if not queued:
+        return False
+    if in_progress_ms_left == -2:  # no in-progress mark: not started yet
+        return True
+    started_ms_ago = IN_PROGRESS_MARK_S * 1000 - in_progress_ms_left
+    return in_progress_ms_left >= 0 and started_ms_ago < JUST_STARTED_MS
+
+
+async def _stranded(ctx: dict[str, Any], rows: list[tuple[int, str | None]]) -> list[int]:
+    """The idle rows no job will book: the ring was lost, or its worker died mid-run.
+
+    The rows come unlocked (no runner is working on them right now). A row is left alone while
+    one of its jobs (its batch's, or its own) waits in the queue or has only just started (a
+    live job locks its rows within milliseconds of starting). A job in progress for longer that
+    holds none of its rows is not running any more: its worker was most likely killed, and arq
+    would not run it again before the mark expires (IN_PROGRESS_MARK_S).
+    """
+    redis = ctx["redis"]
+    pipe = redis.pipeline(transaction=False)
+    for shipment_id, batch_job in rows:
+        for job_id in (handoff_job_id(shipment_id), batch_job or "-"):
+            pipe.exists(job_key_prefix + job_id)
+            pipe.pttl(in_progress_key_prefix + job_id)
+    answers = iter(await pipe.execute())
+    stranded: list[int] = []
+    for shipment_id, _ in rows:
+        own_queued, own_mark = next(answers), next(answers)
+        batch_queued, batch_mark = next(answers), next(answers)
+        if not (_waiting(own_queued, own_mark) or _waiting(batch_queued, batch_mark)):
+            stranded.append(shipment_id)
+    return stranded
 
 
 async def sweep_shipments(ctx: dict[str, Any]) -> int:
-    """Offer pending, unbooked, unrefused shipments nobody touched for a while to the workers."""
+    """Offer pending shipments nobody is booking (a lost ring, a dead worker) to the workers.
+
+    Rescued rows go out in batch jobs of their own, and each row is re-tagged with its new job
+    in the same transaction, so the next sweep sees them waiting and leaves them alone. A
+    rescue is safe even if the first job was alive after all: row locks, the waybill check and
+    our carrier reference keep every parcel booked once.
+    """
     async with ctx["db"].session() as session:
+        # SKIP LOCKED leaves out the rows a live runner holds; our locks go with the commit.
         rows = await session.execute(
             text(
-                "SELECT id FROM shipments WHERE status = 'pending' AND waybill IS NULL"
-                " AND booking_error IS NULL"
+                "SELECT id, handoff_job_id FROM shipments WHERE status = 'pending'"
+                " AND waybill IS NULL AND booking_error IS NULL"
                 " AND updated_at < now() - make_interval(secs => :age)"
-                " ORDER BY id LIMIT :limit"
+                " ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED"
             ),
             {"age": settings_of(ctx).shipment_sweep_after_seconds, "limit": SWEEP_LIMIT},
         )
-        ids = [int(i) for i in rows.scalars()]
-    if not ids:
-        return 0
-    jobs = await _to_rescue(ctx, ids)
-    sent = await JobBuffer(ctx["queue"], jobs).flush()
-    if jobs:
-        log.info("shipment sweep", extra={"found": len(ids), "offered": len(jobs), "sent": sent})
-    return len(jobs)
+        idle = [(int(shipment_id), job) for shipment_id, job in rows]
+        stranded = await _stranded(ctx, idle) if idle else []
+        stamp = int(time.time())
+        for start in range(0, len(stranded), RESCUE_BATCH):
+            ids = stranded[start : start + RESCUE_BATCH]
+            job_id = f"handoffs:rescue-{ids[0]}-{stamp}"
+            await session.execute(
+                update(Shipment).where(col(Shipment.id).in_(ids)).values(handoff_job_id=job_id)
+            )
+            session.enqueue_after_commit(HANDOFFS_JOB, ids, job_id=job_id)
+        await session.commit()
+    if stranded:
+        log.info("shipment sweep", extra={"idle": len(idle), "rescued": len(stranded)})
+    return len(stranded)

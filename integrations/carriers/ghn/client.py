@@ -6,13 +6,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from integrations.carriers.base import Booking, BookingRequest, CarrierError
 from integrations.carriers.ghn import parsers
 from integrations.carriers.ghn import requests as build
 from integrations.carriers.ghn.parsers import CARRIER
-from integrations.carriers.http import send
+from integrations.carriers.http import Http, send
 
 PRODUCTION_BASE = "https://online-gateway.ghn.vn/shiip/public-api"
 
@@ -44,7 +42,7 @@ class GhnClient:
 
     name = CARRIER
 
-    def __init__(self, config: GhnConfig, http: httpx.AsyncClient) -> None:
+    def __init__(self, config: GhnConfig, http: Http) -> None:
         self._config = config
         self._http = http
         self._base = config.api_base.rstrip("/")

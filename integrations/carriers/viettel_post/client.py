@@ -9,8 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from integrations.carriers.base import (
     Address,
     Booking,
@@ -18,7 +16,7 @@ from integrations.carriers.base import (
     CarrierAuthError,
     CarrierError,
 )
-from integrations.carriers.http import send
+from integrations.carriers.http import Http, send
 from integrations.carriers.viettel_post import addresses, parsers
 from integrations.carriers.viettel_post import requests as build
 from integrations.carriers.viettel_post.parsers import CARRIER
@@ -70,7 +68,7 @@ class ViettelPostClient:
 
     name = CARRIER
 
-    def __init__(self, config: ViettelPostConfig, http: httpx.AsyncClient) -> None:
+    def __init__(self, config: ViettelPostConfig, http: Http) -> None:
         self._config = config
         self._http = http
         self._base = config.api_base.rstrip("/")
