@@ -48,7 +48,7 @@ CRON_JOBS: list[CronJob] = [
     cron(
         handoff.sweep_shipments,
         name="sweep_shipments",
-        second=set(range(2, 60, 5)),
+        second=set(range(1, 60, 3)),
         run_at_startup=True,
     ),
     cron(

@@ -65,8 +65,8 @@ class Settings(BaseSettings):
     # Per call to a carrier: shorter than job_timeout, so a hung carrier costs one retry.
     carrier_timeout_s: float = 10.0
     # A pending shipment idle this long with no job waiting for it (its ring was lost, or its
-    # worker died mid-booking) is offered to the workers again; every 5 s. Short because the
-    # sweeper skips rows a live runner holds and rows whose job is still queued.
+    # worker died mid-booking) is offered to the workers again; swept every 3 s. Short because
+    # the sweeper skips rows whose job is queued or running with a heartbeat.
     shipment_sweep_after_seconds: int = 5
     # GHN signs nothing: this unguessable segment of /webhooks/carriers/ghn/{secret} is the proof.
     ghn_webhook_secret: SecretStr = SecretStr("")

@@ -32,7 +32,7 @@ from tests.shipments.rig import (
 )
 from workers.context import shutdown, startup
 from workers.jobs.handoff import sweep_shipments
-from workers.queue import IN_PROGRESS_MARK_S, JobQueue, PendingJob
+from workers.queue import ALIVE_PREFIX, JobQueue, PendingJob
 
 UNIT_PRICE, SHIPPING_WEIGHT_G = 180_000, 5_200  # the factory variant: Gạo, túi 5 kg
 
@@ -346,7 +346,7 @@ async def test_one_batch_job_books_its_shipments_once_each(
     assert ids == [1, 2, 3, 4, 5]
 
 
-async def test_rows_whose_batch_is_queued_or_just_started_are_not_offered_twice(
+async def test_rows_whose_batch_is_queued_or_alive_are_not_offered_twice(
     settings: Settings, world: World, db: Database, redis_url: str
 ) -> None:
     await _batch_of_rows(db, world, redis_url, 3)
@@ -357,11 +357,12 @@ async def test_rows_whose_batch_is_queued_or_just_started_are_not_offered_twice(
     await startup(ctx)
     try:
         assert await sweep_shipments(ctx) == 0  # queued: the batch will book them
-        mark = in_progress_key_prefix + "handoffs:order-1"
-        await ctx["redis"].set(mark, b"1", px=IN_PROGRESS_MARK_S * 1000)
-        assert await sweep_shipments(ctx) == 0  # just started: about to lock its rows
-        await ctx["redis"].set(mark, b"1", px=IN_PROGRESS_MARK_S * 1000 - 10_000)
-        assert await sweep_shipments(ctx) == 3  # running 10 s without its rows: dead
+        await ctx["redis"].set(in_progress_key_prefix + "handoffs:order-1", b"1", px=60_000)
+        await ctx["redis"].set(ALIVE_PREFIX + "handoffs:order-1", b"1", px=60_000)
+        assert await sweep_shipments(ctx) == 0  # running, with a heartbeat
+        await ctx["redis"].delete(ALIVE_PREFIX + "handoffs:order-1")
+        assert await sweep_shipments(ctx) == 3  # marked running, no heartbeat: its worker died
+        assert await sweep_shipments(ctx) == 0  # rescued: they wait for their new batch
     finally:
         await shutdown(ctx)
         await ctx["redis"].aclose()

@@ -10,7 +10,15 @@ from arq.connections import ArqRedis
 
 from api.core.config import Settings
 from api.core.db import Database
-from workers.queue import QUEUE_NAME, JobBuffer, JobQueue, PendingJob
+from workers.queue import (
+    ALIVE_PREFIX,
+    ALIVE_TTL_MS,
+    QUEUE_NAME,
+    JobBuffer,
+    JobQueue,
+    PendingJob,
+    heartbeat,
+)
 from workers.settings import create_worker
 
 
@@ -69,3 +77,14 @@ async def test_a_redis_outage_at_commit_is_logged_not_raised() -> None:
     assert await buffer.flush() == 0
     assert buffer.pending == []
     await down.aclose()
+
+
+async def test_a_heartbeat_lasts_as_long_as_its_block(redis_url: str) -> None:
+    redis = aioredis.Redis.from_url(redis_url)
+    try:
+        async with heartbeat(redis, "handoffs:order-7"):
+            ttl = await redis.pttl(ALIVE_PREFIX + "handoffs:order-7")
+            assert 0 < ttl <= ALIVE_TTL_MS
+        assert not await redis.exists(ALIVE_PREFIX + "handoffs:order-7")
+    finally:
+        await redis.aclose()

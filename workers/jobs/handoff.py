@@ -55,7 +55,7 @@ from integrations.carriers.base import (
 )
 from workers.jobs.carrier_clients import CarrierClients, carriers_of
 from workers.jobs.platform_orders import settings_of
-from workers.queue import IN_PROGRESS_MARK_S, JobBuffer, PendingJob
+from workers.queue import ALIVE_PREFIX, JobBuffer, PendingJob, heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +63,17 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 40
 SWEEP_LIMIT = 1000
 RESCUE_BATCH = 50
+# Read without locking: rows waiting in a queued batch are never touched by the sweeper.
+_IDLE_ROWS = text(
+    "SELECT id, handoff_job_id FROM shipments WHERE status = 'pending' AND waybill IS NULL"
+    " AND booking_error IS NULL AND updated_at < now() - make_interval(secs => :age)"
+    " ORDER BY id LIMIT :limit"
+)
+_LOCK_IDLE = text(
+    "SELECT id FROM shipments WHERE id = ANY(CAST(:ids AS bigint[])) AND status = 'pending'"
+    " AND waybill IS NULL AND booking_error IS NULL ORDER BY id FOR UPDATE SKIP LOCKED"
+)
 BUSY_DEFER_S = 2.0
-# A job that has run this long holds its rows (it locks them first thing).
-JUST_STARTED_MS = 3_000
 
 
 def _backoff(job_try: int) -> float:
@@ -188,7 +196,7 @@ async def _nothing_to_book(
 async def hand_off_shipment(ctx: dict[str, Any], shipment_id: int) -> str:
     """Book one pending shipment with its carrier and hand the order off."""
     clients = carriers_of(ctx)
-    async with ctx["db"].session() as session:
+    async with heartbeat(ctx["redis"], ctx.get("job_id")), ctx["db"].session() as session:
         try:
             job = await take_for_booking(session, shipment_id)
         except ShipmentBusy:
@@ -217,7 +225,7 @@ async def hand_off_shipments(ctx: dict[str, Any], shipment_ids: list[int]) -> di
     clients = carriers_of(ctx)
     outcomes: Counter[str] = Counter()
     later: list[PendingJob] = []
-    async with ctx["db"].session() as session:
+    async with heartbeat(ctx["redis"], ctx.get("job_id")), ctx["db"].session() as session:
         jobs = await take_many_for_booking(session, shipment_ids)
         taken = {job.shipment.id for job in jobs}
         later += [
@@ -275,24 +283,19 @@ async def cancel_shipment(ctx: dict[str, Any], shipment_id: int) -> str:
     return "cancelled"
 
 
-def _waiting(queued: int, in_progress_ms_left: int) -> bool:
-    """A job that will still book the row: queued and not started, or started just now."""
-    if not queued:
-        return False
-    if in_progress_ms_left == -2:  # no in-progress mark: not started yet
-        return True
-    started_ms_ago = IN_PROGRESS_MARK_S * 1000 - in_progress_ms_left
-    return in_progress_ms_left >= 0 and started_ms_ago < JUST_STARTED_MS
+def _waiting(queued: int, in_progress_ms_left: int, alive: int) -> bool:
+    """A job that will still book the row: queued and not started yet, or running and alive."""
+    started = in_progress_ms_left != -2
+    return bool(queued) and (not started or bool(alive))
 
 
 async def _stranded(ctx: dict[str, Any], rows: list[tuple[int, str | None]]) -> list[int]:
     """The idle rows no job will book: the ring was lost, or its worker died mid-run.
 
-    The rows come unlocked (no runner is working on them right now). A row is left alone while
-    one of its jobs (its batch's, or its own) waits in the queue or has only just started (a
-    live job locks its rows within milliseconds of starting). A job in progress for longer that
-    holds none of its rows is not running any more: its worker was most likely killed, and arq
-    would not run it again before the mark expires (IN_PROGRESS_MARK_S).
+    A row is left alone while one of its jobs (its batch's, or its own) waits in the queue or
+    runs with a heartbeat. A job arq marks in progress with no heartbeat is not running any
+    more: its worker was most likely killed, and arq would not run it again before its mark
+    expires (IN_PROGRESS_MARK_S); its heartbeat is gone within ALIVE_TTL_MS.
     """
     redis = ctx["redis"]
     pipe = redis.pipeline(transaction=False)
@@ -300,12 +303,13 @@ async def _stranded(ctx: dict[str, Any], rows: list[tuple[int, str | None]]) -> 
         for job_id in (handoff_job_id(shipment_id), batch_job or "-"):
             pipe.exists(job_key_prefix + job_id)
             pipe.pttl(in_progress_key_prefix + job_id)
+            pipe.exists(ALIVE_PREFIX + job_id)
     answers = iter(await pipe.execute())
     stranded: list[int] = []
     for shipment_id, _ in rows:
-        own_queued, own_mark = next(answers), next(answers)
-        batch_queued, batch_mark = next(answers), next(answers)
-        if not (_waiting(own_queued, own_mark) or _waiting(batch_queued, batch_mark)):
+        own = (next(answers), next(answers), next(answers))
+        batch = (next(answers), next(answers), next(answers))
+        if not (_waiting(*own) or _waiting(*batch)):
             stranded.append(shipment_id)
     return stranded
 
@@ -319,18 +323,18 @@ async def sweep_shipments(ctx: dict[str, Any]) -> int:
     our carrier reference keep every parcel booked once.
     """
     async with ctx["db"].session() as session:
-        # SKIP LOCKED leaves out the rows a live runner holds; our locks go with the commit.
         rows = await session.execute(
-            text(
-                "SELECT id, handoff_job_id FROM shipments WHERE status = 'pending'"
-                " AND waybill IS NULL AND booking_error IS NULL"
-                " AND updated_at < now() - make_interval(secs => :age)"
-                " ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED"
-            ),
-            {"age": settings_of(ctx).shipment_sweep_after_seconds, "limit": SWEEP_LIMIT},
+            _IDLE_ROWS, {"age": settings_of(ctx).shipment_sweep_after_seconds, "limit": SWEEP_LIMIT}
         )
         idle = [(int(shipment_id), job) for shipment_id, job in rows]
-        stranded = await _stranded(ctx, idle) if idle else []
+        candidates = await _stranded(ctx, idle) if idle else []
+        # Of those, the ones no live runner holds right now (a job with a heartbeat that is
+        # about to lock them is left out above); our locks go with the commit.
+        stranded = (
+            list((await session.execute(_LOCK_IDLE, {"ids": candidates})).scalars())
+            if candidates
+            else []
+        )
         stamp = int(time.time())
         for start in range(0, len(stranded), RESCUE_BATCH):
             ids = stranded[start : start + RESCUE_BATCH]
