@@ -1,4 +1,4 @@
-"""`python -m bench [webhooks|e2e|handoff]`: run the benchmarks and print their tables."""
+"""`python -m bench [webhooks|e2e|pipeline|flash|handoff]`: run the benchmarks, print tables."""
 
 from __future__ import annotations
 
@@ -44,6 +44,13 @@ async def e2e() -> None:
     report(await measure(orders=int(os.environ.get("BENCH_ORDERS", "20000"))))
 
 
+async def pipeline() -> None:
+    """Webhook to booked parcel: the end-to-end run with the carrier simulator configured."""
+    from bench.end_to_end import measure_pipeline, report_pipeline
+
+    report_pipeline(await measure_pipeline(orders=int(os.environ.get("BENCH_ORDERS", "20000"))))
+
+
 async def handoff() -> None:
     """Carrier bookings per second over 5,000 shipments, undisturbed and with a worker killed."""
     from bench.handoff import measure, report
@@ -60,7 +67,9 @@ async def flash() -> None:
 
 def main() -> None:
     """Run the benchmarks named on the command line (all by default)."""
-    benches = {"webhooks": webhooks, "e2e": e2e, "flash": flash, "handoff": handoff}
+    benches = {
+        "webhooks": webhooks, "e2e": e2e, "pipeline": pipeline, "flash": flash, "handoff": handoff
+    }  # fmt: skip
     for name in sys.argv[1:] or list(benches):
         uvloop.run(benches[name]())
 

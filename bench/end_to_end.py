@@ -36,6 +36,7 @@ from bench.env import (
 from bench.load import run_load
 from bench.webhook_ack import signed_webhooks
 from integrations.simulators import tiktok_shop as sim
+from integrations.simulators._carrier_common import CarrierSimConfig
 
 SKUS = [("SENGCU-5KG", 185_000, 5000), ("CHE-200G", 120_000, 200), ("MATONG-500", 250_000, 500),
         ("KHOAI-3KG", 95_000, 3000)]  # fmt: skip
@@ -111,25 +112,41 @@ class Pipeline:
     sim_url: str
     api_url: str
     http: httpx.AsyncClient
+    carrier_url: str
+    started: float = 0.0  # when the first webhook was sent
 
 
 @contextlib.asynccontextmanager
-async def pipeline(workers: int) -> AsyncIterator[Pipeline]:
-    """Start the TikTok Shop simulator, `phien api` and `workers` x `phien worker` processes."""
-    api_port, sim_port = free_port(), free_port()
+async def pipeline(workers: int, carrier: bool = False) -> AsyncIterator[Pipeline]:
+    """Start the TikTok Shop simulator, `phien api` and `workers` x `phien worker` processes.
+
+    With `carrier`, also the Viettel Post simulator (answering in 100 ms), configured for the
+    workers: every confirmed order is then booked, as in production. Without it the carrier is
+    left unconfigured (hand-off has its own bench) and each shipment is refused at once.
+    """
+    api_port, sim_port, carrier_port = free_port(), free_port(), free_port()
     api, sim_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{sim_port}"
     config = sim.TikTokShopSimConfig()
     logs = Path(tempfile.gettempdir())
     async with fresh_database() as db_url, own_redis_db() as redis_url:
         await _seed(db_url)
-        # Carriers are left unconfigured on purpose: hand-off is measured by bench/handoff.py,
-        # and an unconfigured carrier is never called.
         env = {"DATABASE_URL": db_url, "REDIS_URL": redis_url, "PORT": str(api_port), "LOG_LEVEL": "WARNING",
                "TIKTOK_SHOP_API_BASE": sim_url, "TIKTOK_SHOP_APP_KEY": config.app_key,
-               "TIKTOK_SHOP_APP_SECRET": config.app_secret, "DB_POOL_SIZE": "10"}  # fmt: skip
+               "TIKTOK_SHOP_APP_SECRET": config.app_secret, "DB_POOL_SIZE": "30",
+               "DB_MAX_OVERFLOW": "0"}  # fmt: skip
+        creds = CarrierSimConfig()
+        carrier_args = ["simulate", "carrier", "viettel-post", "--port", str(carrier_port),
+                        "--latency-ms", "100", "--webhook-url", "http://127.0.0.1:9/unused"]  # fmt: skip
+        if carrier:
+            env |= {"VIETTEL_POST_API_BASE": f"http://127.0.0.1:{carrier_port}",
+                    "VIETTEL_POST_USERNAME": creds.username, "VIETTEL_POST_PASSWORD": creds.password,
+                    "VIETTEL_POST_SERVICE_CODE": "VCN"}  # fmt: skip
         sim_args = ["simulate", "tiktok-shop", "--port", str(sim_port), "--push-concurrency", "64",
                     "--webhook-url", f"{api}/webhooks/tiktok-shop"]  # fmt: skip
         with contextlib.ExitStack() as stack:
+            if carrier:
+                stack.enter_context(process(carrier_args, env, logs / "phien-bench-carrier.log"))
+                await wait_http(f"http://127.0.0.1:{carrier_port}/_sim/stats")
             stack.enter_context(process(sim_args, env, logs / "phien-bench-sim.log"))
             stack.enter_context(process(["api"], env, logs / "phien-bench-api.log"))
             await wait_http(f"{sim_url}/_sim/stats")
@@ -138,7 +155,7 @@ async def pipeline(workers: int) -> AsyncIterator[Pipeline]:
                 stack.enter_context(process(["worker"], env, logs / f"phien-bench-worker-{n}.log"))
             await wait_worker(redis_url)
             async with httpx.AsyncClient(timeout=600) as http:
-                yield Pipeline(db_url, sim_url, api, http)
+                yield Pipeline(db_url, sim_url, api, http, f"http://127.0.0.1:{carrier_port}")
 
 
 def sim_skus() -> list[dict[str, object]]:
@@ -147,38 +164,41 @@ def sim_skus() -> list[dict[str, object]]:
             for n, (sku, price, _) in enumerate(SKUS)]  # fmt: skip
 
 
+async def _ingest(run: Pipeline, orders: int, workers: int, limit_s: float) -> EndToEnd:
+    """Send every order's webhook and wait until all are stored with stock reserved."""
+    # The simulator holds the orders (its order API answers our workers); the webhooks are
+    # sent by this process at full speed, so the figure is ours and not the simulator's push
+    # loop. Each is signed exactly as TikTok Shop signs them.
+    response = await run.http.post(f"{run.sim_url}/_sim/bulk-orders", json={
+        "count": orders, "skus": sim_skus(), "status": "AWAITING_SHIPMENT", "max_lines": 2,
+        "max_quantity": 3, "seed": 7, "push": False})  # fmt: skip
+    response.raise_for_status()
+    config = sim.TikTokShopSimConfig()
+    requests = signed_webhooks(
+        f"{run.api_url}/webhooks/tiktok-shop", response.json()["order_ids"],
+        config.app_key, config.app_secret, "AWAITING_SHIPMENT",
+    )  # fmt: skip
+    run.started = time.monotonic()
+    load, (_, reserved) = await asyncio.gather(
+        run_load(run.api_url, requests, 64), wait_for_orders(run.db_url, orders, limit_s)
+    )
+    elapsed = time.monotonic() - run.started
+    hooks = {str(k): v for k, v in load.statuses.items()}
+    db_url = run.db_url
+    stored = await count_rows(db_url, "orders")
+    distinct = await count_rows(
+        db_url, "(SELECT DISTINCT platform, shop_id, platform_order_id FROM orders) d"
+    )
+    units_in_lines = await scalar(db_url, "SELECT coalesce(sum(quantity), 0) FROM order_lines")
+    units_reserved = await scalar(db_url, "SELECT coalesce(sum(stock_reserved), 0) FROM variants")
+    return EndToEnd(orders, workers, elapsed, stored, reserved, orders - stored, stored - distinct,
+                    units_in_lines, units_reserved, hooks)  # fmt: skip
+
+
 async def measure(orders: int = 20_000, workers: int = 2, limit_s: float = 900) -> EndToEnd:
     """Run the pipeline once over `orders` orders and count what arrived."""
     async with pipeline(workers) as run:
-        # The simulator holds the orders (its order API answers our workers); the webhooks are
-        # sent by this process at full speed, so the figure is ours and not the simulator's
-        # push loop. Each is signed exactly as TikTok Shop signs them.
-        response = await run.http.post(f"{run.sim_url}/_sim/bulk-orders", json={
-            "count": orders, "skus": sim_skus(), "status": "AWAITING_SHIPMENT", "max_lines": 2,
-            "max_quantity": 3, "seed": 7, "push": False})  # fmt: skip
-        response.raise_for_status()
-        config = sim.TikTokShopSimConfig()
-        requests = signed_webhooks(
-            f"{run.api_url}/webhooks/tiktok-shop", response.json()["order_ids"],
-            config.app_key, config.app_secret, "AWAITING_SHIPMENT",
-        )  # fmt: skip
-        started = time.monotonic()
-        load, (_, reserved) = await asyncio.gather(
-            run_load(run.api_url, requests, 64), wait_for_orders(run.db_url, orders, limit_s)
-        )
-        elapsed = time.monotonic() - started
-        hooks = {str(k): v for k, v in load.statuses.items()}
-        db_url = run.db_url
-        stored = await count_rows(db_url, "orders")
-        distinct = await count_rows(
-            db_url, "(SELECT DISTINCT platform, shop_id, platform_order_id FROM orders) d"
-        )
-        units_in_lines = await scalar(db_url, "SELECT coalesce(sum(quantity), 0) FROM order_lines")
-        units_reserved = await scalar(
-            db_url, "SELECT coalesce(sum(stock_reserved), 0) FROM variants"
-        )
-    return EndToEnd(orders, workers, elapsed, stored, reserved, orders - stored, stored - distinct,
-                    units_in_lines, units_reserved, hooks)  # fmt: skip
+        return await _ingest(run, orders, workers, limit_s)
 
 
 def report(result: EndToEnd) -> None:
@@ -199,3 +219,51 @@ def report(result: EndToEnd) -> None:
     print(
         f"webhook answers by status: {result.webhooks}; target >= 300 orders/s, 0 lost, 0 duplicated"
     )
+
+
+@dataclass
+class FullPipeline:
+    """Webhook to booked parcel, with the Viettel Post simulator answering in 100 ms."""
+
+    end_to_end: EndToEnd
+    seconds_to_last_booking: float
+    booked: int
+    at_carrier: int
+    duplicates_at_carrier: int
+
+    @property
+    def booking_rate(self) -> float:
+        """Parcels booked per second, first webhook to last booking."""
+        seconds = self.seconds_to_last_booking
+        return self.booked / seconds if seconds else 0.0
+
+
+async def measure_pipeline(
+    orders: int = 20_000, workers: int = 2, limit_s: float = 900
+) -> FullPipeline:
+    """The same run with the carrier configured: every order is also booked."""
+    async with pipeline(workers, carrier=True) as run:
+        ingested = await _ingest(run, orders, workers, limit_s)
+        _, booked = await wait_for_orders(
+            run.db_url, orders, limit_s, where="fulfilment_status = 'handed_off'"
+        )
+        booked_s = time.monotonic() - run.started
+        summary = (await run.http.get(f"{run.carrier_url}/_sim/bookings")).json()
+    return FullPipeline(ingested, booked_s, booked, summary["total"], summary["duplicates"])
+
+
+def report_pipeline(result: FullPipeline) -> None:
+    """Print the full-pipeline run as a table."""
+    e2e = result.end_to_end
+    print(f"\nFull pipeline ({e2e.orders} orders: TikTok Shop simulator -> phien api -> "
+          f"{e2e.workers} phien worker -> Viettel Post simulator at 100 ms)")  # fmt: skip
+    print(
+        "| orders | reserved | orders/s reserved | booked | at carrier | duplicates at carrier | seconds to last booking | bookings/s |"
+    )
+    print(
+        "|-------:|---------:|------------------:|-------:|-----------:|----------------------:|------------------------:|-----------:|"
+    )
+    print(f"| {e2e.orders} | {e2e.reserved} | {e2e.rate:.0f} | {result.booked} | {result.at_carrier} | "
+          f"{result.duplicates_at_carrier} | {result.seconds_to_last_booking:.1f} | {result.booking_rate:.0f} |")  # fmt: skip
+    print(f"lost {e2e.lost}, duplicated {e2e.duplicated}; units in lines {e2e.units_in_lines}, "
+          f"reserved {e2e.units_reserved}; webhook answers {e2e.webhooks}")  # fmt: skip
