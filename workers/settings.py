@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, ClassVar
 
 from arq.connections import RedisSettings
@@ -106,7 +107,10 @@ def create_worker(
     """
     return Worker(
         functions=WorkerSettings.functions,
-        cron_jobs=WorkerSettings.cron_jobs,
+        # arq keeps each cron's next run on the CronJob itself: a worker of its own gets fresh
+        # copies, or a second worker in the same process (tests, `phien serve` restarts) would
+        # inherit the first one's schedule and skip its run-at-startup sweeps.
+        cron_jobs=[dataclasses.replace(job, next_run=None) for job in WorkerSettings.cron_jobs],
         queue_name=WorkerSettings.queue_name,
         redis_settings=redis_settings(settings),
         ctx={"settings": settings} if settings else None,
