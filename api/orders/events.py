@@ -38,9 +38,6 @@ class EventBatch:
         """Queue one event; nothing is written until `write`."""
         self._rows.append((order_id, kind, json.dumps(detail, ensure_ascii=False)))
 
-    def __len__(self) -> int:
-        return len(self._rows)
-
     async def write(self, session: AsyncSession) -> None:
         """Append every queued event in one INSERT, in the order they were added."""
         if not self._rows:

@@ -283,9 +283,8 @@ async def cancel_shipment(ctx: dict[str, Any], shipment_id: int) -> str:
     return "cancelled"
 
 
-def _waiting(queued: int, in_progress_ms_left: int, alive: int) -> bool:
+def _waiting(queued: int, started: int, alive: int) -> bool:
     """A job that will still book the row: queued and not started yet, or running and alive."""
-    started = in_progress_ms_left != -2
     return bool(queued) and (not started or bool(alive))
 
 
@@ -297,19 +296,18 @@ async def _stranded(ctx: dict[str, Any], rows: list[tuple[int, str | None]]) -> 
     more: its worker was most likely killed, and arq would not run it again before its mark
     expires (IN_PROGRESS_MARK_S); its heartbeat is gone within ALIVE_TTL_MS.
     """
-    redis = ctx["redis"]
-    pipe = redis.pipeline(transaction=False)
-    for shipment_id, batch_job in rows:
-        for job_id in (handoff_job_id(shipment_id), batch_job or "-"):
-            pipe.exists(job_key_prefix + job_id)
-            pipe.pttl(in_progress_key_prefix + job_id)
-            pipe.exists(ALIVE_PREFIX + job_id)
+    # Every job asked about once: a batch job stands for up to 50 rows.
+    job_ids = sorted({handoff_job_id(i) for i, _ in rows} | {job for _, job in rows if job})
+    pipe = ctx["redis"].pipeline(transaction=False)
+    for job_id in job_ids:
+        pipe.exists(job_key_prefix + job_id)
+        pipe.exists(in_progress_key_prefix + job_id)
+        pipe.exists(ALIVE_PREFIX + job_id)
     answers = iter(await pipe.execute())
+    waiting = {job_id: _waiting(next(answers), next(answers), next(answers)) for job_id in job_ids}
     stranded: list[int] = []
-    for shipment_id, _ in rows:
-        own = (next(answers), next(answers), next(answers))
-        batch = (next(answers), next(answers), next(answers))
-        if not (_waiting(*own) or _waiting(*batch)):
+    for shipment_id, batch_job in rows:
+        if not (waiting[handoff_job_id(shipment_id)] or (batch_job and waiting[batch_job])):
             stranded.append(shipment_id)
     return stranded
 
