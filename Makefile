@@ -27,8 +27,7 @@ run: install
 	echo "  Readiness     http://$(HOST):$(PORT)/ready"; \
 	echo "  Demo token    $$token"; \
 	echo "  Try           curl -H 'Authorization: Bearer $$token' 'http://$(HOST):$(PORT)/api/v1/products?q=gao'"; \
-	echo "  Simulators    TikTok Shop :9101  Shopee :9102  Viettel Post :9103  GHN :9104 (loopback)"; \
-	echo "  Live sale     $(BIN)/phien simulate live --platform tiktok-shop --orders 200 --minutes 1"; \
+	echo "  Live sale     HOST=$(HOST) PORT=$(PORT) $(BIN)/phien simulate live --platform tiktok-shop --orders 200 --minutes 1"; \
 	echo; \
 	HOST=$(HOST) PORT=$(PORT) exec $(BIN)/phien serve --simulators
 
@@ -36,6 +35,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 format: install
 	$(BIN)/ruff format .

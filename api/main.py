@@ -20,16 +20,16 @@ from api.core.db import Database
 from api.core.embedded import resolve_urls
 from api.core.handlers import install_error_handlers
 from api.core.middleware import RequestContextMiddleware
+from api.core.queue import Bell, JobQueue
+from api.core.serialization import deserialize, serialize
 from api.live_sessions.router import router as live_sessions_router
 from api.ops.router import router as ops_router
 from api.orders.router import router as orders_router
 from api.shipments.router import router as shipments_router
-from api.webhooks.handlers import WebhookContext
 from api.webhooks.inbox import InboxWriter
-from api.webhooks.lane import WebhookLane
 from api.webhooks.openapi import webhook_paths
-from workers.queue import Bell, JobQueue
-from workers.serialization import deserialize, serialize
+from api.webhooks.receive import WebhookLane
+from api.webhooks.verify import WebhookContext
 
 
 def api_v1() -> APIRouter:

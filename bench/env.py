@@ -19,10 +19,11 @@ from arq import create_pool
 from arq.connections import RedisSettings
 from arq.jobs import JobStatus
 
+from api.core.jobs import Job
 from api.core.localdev import asyncpg_kwargs, server_urls
 from api.core.localdev import fresh_database as localdev_fresh_database
 from api.core.localdev import own_redis_db as localdev_own_redis_db
-from workers.queue import QUEUE_NAME
+from api.core.queue import QUEUE_NAME
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,7 +66,7 @@ def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subproc
     """A child process (phien api / worker / simulate), stopped with SIGTERM at the end."""
     with log.open("wb") as out:
         proc = subprocess.Popen(  # noqa: S603 - our own CLI with fixed arguments
-            [sys.executable, "-m", "api.cli", *args],
+            [sys.executable, "-m", "workers.cli", *args],
             env={**os.environ, **_BYTECODE, **env},
             stdout=out,
             stderr=out,
@@ -100,7 +101,10 @@ async def wait_worker(redis_url: str, within_s: float = 60) -> None:
     """Wait until a `phien worker` has run a job (workers import and connect before polling)."""
     redis = await create_pool(RedisSettings.from_dsn(redis_url))
     try:
-        job = await redis.enqueue_job("noop", "bench-ready", _queue_name=QUEUE_NAME)
+        # An inbox sweep: harmless at any time, and it needs the worker's database too.
+        job = await redis.enqueue_job(
+            Job.SWEEP_INBOX, _job_id=f"bench-ready-{time.time_ns()}", _queue_name=QUEUE_NAME
+        )
         assert job is not None
         deadline = time.monotonic() + within_s
         # keep_result is 0: a finished job leaves no trace, so "not found" means "it ran".

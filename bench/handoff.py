@@ -27,8 +27,10 @@ from api.catalogue.service import create_product
 from api.cooperatives.schemas import CollectionPoint, CooperativeCreate
 from api.cooperatives.service import create_cooperative
 from api.core.db import Database
+from api.core.jobs import Job
+from api.core.queue import JobQueue, PendingJob
 from api.orders.models import Order
-from api.shipments.outbox import HANDOFFS_JOB, ensure_shipment
+from api.shipments.outbox import ensure_shipment
 from bench.env import (
     count_rows,
     free_port,
@@ -39,7 +41,6 @@ from bench.env import (
     wait_worker,
 )
 from integrations.simulators._carrier_common import CarrierSimConfig
-from workers.queue import JobQueue, PendingJob
 
 LOGS = Path(tempfile.gettempdir())
 CHUNK = 100
@@ -143,7 +144,7 @@ async def _enqueue_all(redis: aioredis.Redis, db_url: str) -> int:
     await db.dispose()
     queue = JobQueue(redis)
     # As the intake sends them: one job per outbox commit of up to 50 shipments.
-    jobs = [PendingJob(HANDOFFS_JOB, (ids,), job_id) for job_id, ids in batches.items()]
+    jobs = [PendingJob(Job.HAND_OFF_SHIPMENTS, (ids,), job_id) for job_id, ids in batches.items()]
     for start in range(0, len(jobs), CHUNK):
         await queue.send(jobs[start : start + CHUNK])
     return sum(len(ids) for ids in batches.values())

@@ -1,4 +1,4 @@
-"""What every job receives in its context: the database and one shared HTTP client."""
+"""What every job receives in its context: settings, the database, the HTTP and carrier clients."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from typing import Any, TypedDict
 import httpx
 from arq.connections import ArqRedis
 
+from api.core.clients import CarrierClients
 from api.core.config import Settings, get_settings
 from api.core.db import Database
 from api.core.embedded import resolve_urls
 from api.core.logging import configure_logging
-from workers.queue import JobQueue
+from api.core.queue import JobQueue
+from api.shipments.models import CARRIERS
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +27,18 @@ class JobContext(TypedDict, total=False):
     http: httpx.AsyncClient
     job_try: int
     job_id: str
+    carriers: CarrierClients
+
+
+def settings_of(ctx: dict[str, Any]) -> Settings:
+    """The settings the worker was started with."""
+    settings: Settings = ctx.get("settings") or get_settings()
+    return settings
 
 
 async def startup(ctx: dict[str, Any]) -> None:
-    """Open the pools once per worker process."""
-    settings: Settings = ctx.get("settings") or get_settings()
+    """Open the pools and the carrier clients once per worker process."""
+    settings = settings_of(ctx)
     if "settings" not in ctx:
         configure_logging(settings.log_level)
     db_url, _ = resolve_urls(settings.database_url, settings.redis_url, settings.var_dir)
@@ -42,10 +51,34 @@ async def startup(ctx: dict[str, Any]) -> None:
         # connections is faster than one connection per concurrent job.
         limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
     )
+    open_carriers(ctx, settings)
     log.info("worker started")
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
     """Close the pools."""
+    clients = ctx.pop("carriers", None)
+    if isinstance(clients, CarrierClients):
+        await clients.aclose()
     await ctx["http"].aclose()
     await ctx["db"].dispose()
+
+
+def open_carriers(ctx: dict[str, Any], settings: Settings) -> None:
+    """Make the worker's carrier clients at startup (no network until the first call)."""
+    clients = ctx["carriers"] = CarrierClients(settings)
+    for carrier in CARRIERS:
+        if clients.missing_config(carrier) is None:
+            clients.get(carrier)  # its connection lanes now, not in the first booking
+
+
+def carriers_of(ctx: dict[str, Any]) -> CarrierClients:
+    """The worker process's carrier clients, made at startup.
+
+    arq hands every job a copy of the worker's ctx, so clients made inside a job would die with
+    it (and log in again on the next one): they must exist before the first job.
+    """
+    clients = ctx.get("carriers")
+    if not isinstance(clients, CarrierClients):
+        raise RuntimeError("worker started without carrier clients: use workers.settings")
+    return clients

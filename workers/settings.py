@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from arq.connections import RedisSettings
 from arq.cron import CronJob, cron
@@ -11,11 +11,11 @@ from arq.worker import Function, Worker, func
 
 from api.core.config import Settings, get_settings
 from api.core.embedded import resolve_urls
-from workers import tasks
+from api.core.jobs import Job
+from api.core.queue import JOB_TIMEOUT_S, QUEUE_NAME
+from api.core.serialization import deserialize, serialize
 from workers.context import shutdown, startup
-from workers.jobs import carrier_clients, channels, handoff, inbox, ingest, tracking
-from workers.queue import JOB_TIMEOUT_S, QUEUE_NAME
-from workers.serialization import deserialize, serialize
+from workers.jobs import channels, drain, handoff, reconcile, tracking
 
 
 def redis_settings(settings: Settings | None = None) -> RedisSettings:
@@ -26,35 +26,43 @@ def redis_settings(settings: Settings | None = None) -> RedisSettings:
 
 
 FUNCTIONS: list[Function] = [
-    func(tasks.noop, name="noop", max_tries=3),
     # A drain that fails leaves its rows unhandled with a retry_after; the sweeper rings again.
-    func(inbox.drain_inbox, name="drain_inbox", max_tries=3),
-    func(inbox.process_inbound_event, name="process_inbound_event", max_tries=3),
+    func(drain.drain_inbox, name=Job.DRAIN_INBOX, max_tries=3),
     # A failed carrier event is retried after a backoff; past the last try, the sweeper.
-    func(tracking.process_carrier_event, name="process_carrier_event", max_tries=5),
+    func(tracking.process_carrier_event, name=Job.PROCESS_CARRIER_EVENT, max_tries=5),
     # Carrier bookings retry transient failures with backoff (Retry(defer=…)); past the last try
     # the row stays pending and the shipment sweeper offers it again.
-    func(handoff.hand_off_shipment, name="hand_off_shipment", max_tries=8),
+    func(handoff.hand_off_shipment, name=Job.HAND_OFF_SHIPMENT, max_tries=8),
     # One outbox commit's shipments; what it cannot settle goes to hand_off_shipment jobs. A
     # failed run is safe to repeat (row locks, the waybill check and our carrier reference).
-    func(handoff.hand_off_shipments, name="hand_off_shipments", max_tries=3),
-    func(handoff.cancel_shipment, name="cancel_shipment", max_tries=8),
-    func(ingest.reconcile_connection, name="reconcile_connection", max_tries=3),
-    func(channels.refresh_channel_token, name="refresh_channel_token", max_tries=5),
+    func(handoff.hand_off_shipments, name=Job.HAND_OFF_SHIPMENTS, max_tries=3),
+    func(handoff.cancel_shipment, name=Job.CANCEL_SHIPMENT, max_tries=8),
+    func(reconcile.reconcile_connection, name=Job.RECONCILE_CONNECTION, max_tries=3),
+    func(channels.refresh_channel_token, name=Job.REFRESH_CHANNEL_TOKEN, max_tries=5),
 ]
 
 CRON_JOBS: list[CronJob] = [
-    cron(inbox.sweep_inbox, name="sweep_inbox", second=set(range(0, 60, 5)), run_at_startup=True),
-    cron(ingest.reconcile_all, name="reconcile_all", minute=set(range(2, 60, 5)), second=0),
+    cron(
+        drain.sweep_inbox,
+        name=Job.SWEEP_INBOX,
+        second=set(range(0, 60, 5)),
+        run_at_startup=True,
+    ),
+    cron(
+        reconcile.reconcile_all,
+        name=Job.RECONCILE_ALL,
+        minute=set(range(2, 60, 5)),
+        second=0,
+    ),
     cron(
         handoff.sweep_shipments,
-        name="sweep_shipments",
+        name=Job.SWEEP_SHIPMENTS,
         second=set(range(1, 60, 3)),
         run_at_startup=True,
     ),
     cron(
         channels.refresh_expiring_tokens,
-        name="refresh_expiring_tokens",
+        name=Job.REFRESH_EXPIRING_TOKENS,
         minute={17},
         second=0,
         run_at_startup=True,
@@ -62,14 +70,25 @@ CRON_JOBS: list[CronJob] = [
 ]
 
 
-async def _startup(ctx: dict[str, Any]) -> None:
-    await startup(ctx)
-    await carrier_clients.open_carriers(ctx)
+def unbound_job_names(functions: list[Function], crons: list[CronJob]) -> list[str]:
+    """Job names with no function, or functions with no registered name (empty: all bound)."""
+    bound = [f.name for f in functions] + [c.name for c in crons]
+    registered = {job.value for job in Job}
+    missing = sorted(registered - set(bound))
+    unknown = sorted(set(bound) - registered)
+    doubled = sorted({name for name in bound if bound.count(name) > 1})
+    return (
+        [f"{n} (no function)" for n in missing]
+        + [f"{n} (not in api.core.jobs.Job)" for n in unknown]
+        + [f"{n} (bound twice)" for n in doubled]
+    )
 
 
-async def _shutdown(ctx: dict[str, Any]) -> None:
-    await carrier_clients.close_carriers(ctx)
-    await shutdown(ctx)
+def check_registry(functions: list[Function], crons: list[CronJob]) -> None:
+    """Refuse to start a worker that would leave rung jobs unrun (or run unknown ones)."""
+    problems = unbound_job_names(functions, crons)
+    if problems:
+        raise RuntimeError("job registry and worker functions disagree: " + ", ".join(problems))
 
 
 class WorkerSettings:
@@ -78,8 +97,8 @@ class WorkerSettings:
     functions: ClassVar[list[Function]] = FUNCTIONS
     cron_jobs: ClassVar[list[CronJob]] = CRON_JOBS
     queue_name = QUEUE_NAME
-    on_startup = _startup
-    on_shutdown = _shutdown
+    on_startup = startup
+    on_shutdown = shutdown
     job_serializer = serialize
     job_deserializer = deserialize
     # Results are never read: every outcome we care about is a database row.
@@ -105,6 +124,7 @@ def create_worker(
     `settings` given explicitly (tests, `phien serve`) travel in the job context, so the
     worker uses the same database as its caller.
     """
+    check_registry(WorkerSettings.functions, WorkerSettings.cron_jobs)
     return Worker(
         functions=WorkerSettings.functions,
         # arq keeps each cron's next run on the CronJob itself: a worker of its own gets fresh

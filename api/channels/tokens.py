@@ -20,11 +20,10 @@ from sqlmodel import col
 from api.channels.models import ChannelConnection, Platform
 from api.channels.schemas import ConnectionStatus
 from api.channels.service import require_reauth
+from api.core.clients import shopee_client, tiktok_shop_client
 from api.core.config import Settings
 from api.core.db import utcnow
 from integrations.platforms import PlatformAuthError, PlatformError, TokenPair
-from integrations.platforms.shopee import ShopeeClient
-from integrations.platforms.tiktok_shop import TikTokShopClient
 
 log = logging.getLogger(__name__)
 
@@ -92,19 +91,9 @@ async def _call_platform(
     http: httpx.AsyncClient, settings: Settings, connection: ChannelConnection, refresh_token: str
 ) -> TokenPair:
     if connection.platform == Platform.TIKTOK_SHOP:
-        tiktok = TikTokShopClient(
-            http,
-            settings.tiktok_shop_api_base,
-            settings.tiktok_shop_app_key,
-            settings.tiktok_shop_app_secret.get_secret_value(),
-        )
+        tiktok = tiktok_shop_client(settings, http)
         return await tiktok.refresh_token(settings.tiktok_shop_auth_base, refresh_token)
-    shopee = ShopeeClient(
-        http,
-        settings.shopee_api_base,
-        settings.shopee_partner_id,
-        settings.shopee_partner_key.get_secret_value(),
-    )
+    shopee = shopee_client(settings, http)
     return await shopee.refresh_token(int(connection.shop_id), refresh_token)
 
 

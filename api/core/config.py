@@ -73,6 +73,17 @@ class Settings(BaseSettings):
     stripe_api_base: str = "https://api.stripe.com"
     stripe_api_key: SecretStr = SecretStr("")
     stripe_webhook_secret: SecretStr = SecretStr("")
+    # `phien serve --simulators` serves each unconfigured service's simulator on this port + n
+    # (TikTok Shop 1, Shopee 2, Viettel Post 3, GHN 4). Unset: 9100 + 10 × (PORT mod 100), so a
+    # second instance on another PORT gets ports of its own.
+    simulator_base_port: int | None = None
+
+    def simulator_port(self, offset: int) -> int:
+        """The loopback port of the simulator at `offset` from the base port."""
+        base = self.simulator_base_port
+        if base is None:
+            base = 9100 + 10 * (self.port % 100)
+        return base + offset
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Settings:

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlmodel import SQLModel
 
-from workers.queue import JobBuffer, JobQueue, PendingJob
+from api.core.queue import JobBuffer, JobQueue, PendingJob
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

@@ -23,15 +23,13 @@ from api.catalogue.models import Variant
 from api.cooperatives.models import Cooperative
 from api.core.bulk import column_lists, unnest_insert
 from api.core.db import PhienSession, utcnow
+from api.core.jobs import Job
 from api.orders import events
 from api.orders.drafts import LineDraft, OrderDraft
 from api.orders.events import EventBatch
 from api.orders.models import FulfilmentStatus, Order, OrderFlag, OrderLine, OrderStatus
 from api.shipments.models import Shipment
 
-HANDOFF_JOB = "hand_off_shipment"
-HANDOFFS_JOB = "hand_off_shipments"
-CANCEL_JOB = "cancel_shipment"
 SHIPPABLE = frozenset(
     {
         OrderStatus.CONFIRMED,
@@ -71,7 +69,7 @@ def _jobs(session: AsyncSession) -> PhienSession:
 def enqueue_handoff(session: AsyncSession, shipment_id: int) -> None:
     """Book this shipment once the transaction commits."""
     _jobs(session).enqueue_after_commit(
-        HANDOFF_JOB, shipment_id, job_id=handoff_job_id(shipment_id)
+        Job.HAND_OFF_SHIPMENT, shipment_id, job_id=handoff_job_id(shipment_id)
     )
 
 
@@ -83,12 +81,16 @@ def handoffs_job_id(order_ids: Sequence[int | None]) -> str:
 def enqueue_handoffs(session: AsyncSession, shipment_ids: list[int], job_id: str) -> None:
     """Book these shipments in one job (calls side by side) once the transaction commits."""
     if shipment_ids:
-        _jobs(session).enqueue_after_commit(HANDOFFS_JOB, sorted(shipment_ids), job_id=job_id)
+        _jobs(session).enqueue_after_commit(
+            Job.HAND_OFF_SHIPMENTS, sorted(shipment_ids), job_id=job_id
+        )
 
 
 def enqueue_cancel(session: AsyncSession, shipment_id: int) -> None:
     """Cancel this shipment at the carrier once the transaction commits."""
-    _jobs(session).enqueue_after_commit(CANCEL_JOB, shipment_id, job_id=f"cancel:{shipment_id}")
+    _jobs(session).enqueue_after_commit(
+        Job.CANCEL_SHIPMENT, shipment_id, job_id=f"cancel:{shipment_id}"
+    )
 
 
 def is_shippable(order: Order | OrderDraft) -> bool:

@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
+from api.core.clients import CarrierClients
 from api.core.deps import MAX_ID, CurrentActor, Id, Paging, SessionDep
 from api.core.schemas import Page
 from api.shipments import service
 from api.shipments.models import CARRIERS, SHIPMENT_STATUSES
 from api.shipments.schemas import ReceiverUpdate, ShipmentDetail, ShipmentRead
-from workers.jobs.carrier_clients import CarrierClients
 
 router = APIRouter(prefix="/shipments", tags=["shipments"])
 

@@ -15,16 +15,12 @@ from dataclasses import dataclass
 import asyncpg
 import orjson
 
-from workers.queue import Bell, PendingJob
+from api.core.jobs import Job
+from api.core.queue import Bell, PendingJob
+from api.webhooks.sources import CARRIER_SOURCES, PLATFORM_SOURCES
 
-PROCESS_JOB = "process_inbound_event"
-DRAIN_JOB = "drain_inbox"
 # Platform webhooks are drained in batches by up to this many concurrent jobs per source.
 DRAIN_LANES = 2
-PLATFORM_SOURCES = frozenset({"tiktok_shop", "shopee"})
-# Sources handled one event per job (carriers: few events, each independent).
-CARRIER_JOB = "process_carrier_event"
-PER_EVENT_JOBS: dict[str, str] = {"viettel_post": CARRIER_JOB, "ghn": CARRIER_JOB}
 
 
 @dataclass(frozen=True)
@@ -42,15 +38,16 @@ class Inbound:
 
 def drain_job(source: str, lane: int) -> PendingJob:
     """A batch drain of one source's inbox (while one is queued, more rings collapse into it)."""
-    return PendingJob(DRAIN_JOB, (source, lane), job_id=f"drain:{source}:{lane}")
+    return PendingJob(Job.DRAIN_INBOX, (source, lane), job_id=f"drain:{source}:{lane}")
 
 
 def process_job(source: str, event_id: int) -> PendingJob:
     """The job that handles a new inbox row: a batch drain, or a per-event job for carriers."""
     if source in PLATFORM_SOURCES:
         return drain_job(source, event_id % DRAIN_LANES)
-    job = PER_EVENT_JOBS.get(source, PROCESS_JOB)
-    return PendingJob(job, (event_id,), job_id=f"inbound:{event_id}")
+    if source not in CARRIER_SOURCES:
+        raise ValueError(f"unknown webhook source {source!r}")
+    return PendingJob(Job.PROCESS_CARRIER_EVENT, (event_id,), job_id=f"inbound:{event_id}")
 
 
 _INSERT_MANY = """

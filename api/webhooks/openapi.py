@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.webhooks.handlers import HANDLERS, PREFIX_HANDLERS
+from api.webhooks.verify import HANDLERS, PREFIX_HANDLERS
 
 
 def _operation(path: str, handler: Any) -> dict[str, Any]:

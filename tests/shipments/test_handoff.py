@@ -15,7 +15,9 @@ from arq.constants import in_progress_key_prefix
 from api.cooperatives.models import Cooperative
 from api.core.config import Settings
 from api.core.db import Database
-from api.shipments.outbox import HANDOFF_JOB, HANDOFFS_JOB, handoff_job_id
+from api.core.jobs import Job
+from api.core.queue import JobQueue, PendingJob
+from api.shipments.outbox import handoff_job_id
 from tests.factories import World
 from tests.ingestion.rig import connect_tiktok_shop, drain, line, place_order, run_worker
 from tests.shipments.rig import (
@@ -31,8 +33,8 @@ from tests.shipments.rig import (
     use_carrier,
 )
 from workers.context import shutdown, startup
+from workers.heartbeat import ALIVE_PREFIX
 from workers.jobs.handoff import sweep_shipments
-from workers.queue import ALIVE_PREFIX, JobQueue, PendingJob
 
 UNIT_PRICE, SHIPPING_WEIGHT_G = 180_000, 5_200  # the factory variant: Gạo, túi 5 kg
 
@@ -129,10 +131,12 @@ async def test_the_job_run_twice_at_once_and_again_later_books_once(
     redis = aioredis.Redis.from_url(redis_url)
     queue = JobQueue(redis)
     # Shipment ids restart at 1 in every test; the twins start while the first booking runs.
-    twins = [PendingJob(HANDOFF_JOB, (1,), f"twin-{n}", defer_seconds=0.8) for n in range(2)]
+    twins = [
+        PendingJob(Job.HAND_OFF_SHIPMENT, (1,), f"twin-{n}", defer_seconds=0.8) for n in range(2)
+    ]
     await queue.send(twins)
     await asyncio.gather(run_worker(settings), run_worker(settings))  # two worker processes
-    await queue.send([PendingJob(HANDOFF_JOB, (1,), "again")])
+    await queue.send([PendingJob(Job.HAND_OFF_SHIPMENT, (1,), "again")])
     await run_worker(settings)
     await redis.aclose()
 
@@ -275,7 +279,7 @@ async def _sweep_now(redis_url: str) -> None:
     # arq keeps cron schedules on module-level objects, so only the first worker of a process
     # runs "at startup" crons: ring the sweeper by name instead.
     redis = aioredis.Redis.from_url(redis_url)
-    await JobQueue(redis).send([PendingJob("sweep_shipments", ())])
+    await JobQueue(redis).send([PendingJob(Job.SWEEP_SHIPMENTS, ())])
     await redis.aclose()
 
 
@@ -310,7 +314,7 @@ async def test_a_booking_stranded_by_a_killed_worker_is_rescued(
     # What a SIGKILLed worker leaves behind: its job queued and marked in progress; arq would
     # not run it again before the in-progress mark expires (job_timeout + 10 s in production).
     job_id = handoff_job_id(shipment_id)
-    await JobQueue(redis).send([PendingJob(HANDOFF_JOB, (shipment_id,), job_id)])
+    await JobQueue(redis).send([PendingJob(Job.HAND_OFF_SHIPMENT, (shipment_id,), job_id)])
     await redis.set(in_progress_key_prefix + job_id, b"1", px=3_000)
     await redis.aclose()
     await _sweep_now(redis_url)
@@ -328,7 +332,7 @@ async def _batch_of_rows(db: Database, world: World, redis_url: str, count: int)
     for shipment_id in ids:
         await set_shipment(db, shipment_id, handoff_job_id="handoffs:order-1")
     redis = aioredis.Redis.from_url(redis_url)
-    await JobQueue(redis).send([PendingJob(HANDOFFS_JOB, (ids,), "handoffs:order-1")])
+    await JobQueue(redis).send([PendingJob(Job.HAND_OFF_SHIPMENTS, (ids,), "handoffs:order-1")])
     await redis.aclose()
     return ids
 
@@ -388,7 +392,9 @@ async def test_a_worker_logs_in_once_for_all_its_bookings(
 ) -> None:
     ids = [await outbox_row(db, await stored_order(db, world, world.coop_a)) for _ in range(3)]
     redis = aioredis.Redis.from_url(redis_url)
-    await JobQueue(redis).send([PendingJob(HANDOFF_JOB, (i,), handoff_job_id(i)) for i in ids])
+    await JobQueue(redis).send(
+        [PendingJob(Job.HAND_OFF_SHIPMENT, (i,), handoff_job_id(i)) for i in ids]
+    )
     await redis.aclose()
     await run_worker(settings)
 
@@ -404,7 +410,9 @@ async def test_an_unconfigured_carrier_is_reported_not_retried(
 ) -> None:
     shipment_id = await outbox_row(db, await stored_order(db, world, world.coop_a))
     redis = aioredis.Redis.from_url(redis_url)
-    await JobQueue(redis).send([PendingJob(HANDOFF_JOB, (shipment_id,), "no-credentials")])
+    await JobQueue(redis).send(
+        [PendingJob(Job.HAND_OFF_SHIPMENT, (shipment_id,), "no-credentials")]
+    )
     await redis.aclose()
     await run_worker(settings.model_copy(update={"viettel_post_username": ""}))
 

@@ -16,6 +16,7 @@ from sqlmodel import col
 
 from api.core.config import Settings
 from api.core.db import Database
+from api.core.queue import JobQueue
 from api.webhooks.inbox import process_job
 from api.webhooks.models import InboundEvent
 from tests.factories import World
@@ -36,7 +37,6 @@ from tests.shipments.tracking_rig import (
     vtp_body,
     work_off_inbox,
 )
-from workers.queue import JobQueue
 
 VTP = "carrier:viettel_post"
 

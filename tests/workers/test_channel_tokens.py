@@ -28,7 +28,10 @@ from api.channels.models import ChannelConnection
 from api.channels.schemas import ChannelConnectionCreate, ChannelConnectionUpdate
 from api.core.config import Settings
 from api.core.db import Database, utcnow
+from api.core.jobs import Job
 from api.core.logging import JsonFormatter
+from api.core.queue import QUEUE_NAME
+from api.core.serialization import deserialize, serialize
 from api.main import open_redis
 from integrations.platforms import PlatformAuthError
 from integrations.platforms.shopee import ShopeeClient
@@ -42,12 +45,9 @@ from integrations.simulators.tiktok_shop import create_app as create_tiktok_app
 from tests.factories import World
 from workers.context import shutdown, startup
 from workers.jobs.channels import (
-    REFRESH_JOB,
     refresh_channel_token,
     refresh_expiring_tokens,
 )
-from workers.queue import QUEUE_NAME
-from workers.serialization import deserialize, serialize
 from workers.settings import redis_settings
 
 TT_KEY, TT_SECRET = "tt_app_key", "tt_app_secret"
@@ -318,7 +318,7 @@ async def test_sweep_then_a_real_worker_refreshes(
     assert await refresh_expiring_tokens(ctx) == 2
     # The registration the lead adds to workers/settings.py, with the same worker options.
     worker = Worker(
-        functions=[func(refresh_channel_token, name=REFRESH_JOB, max_tries=5)],
+        functions=[func(refresh_channel_token, name=Job.REFRESH_CHANNEL_TOKEN, max_tries=5)],
         queue_name=QUEUE_NAME,
         redis_settings=redis_settings(worker_settings),
         ctx={"settings": worker_settings},

@@ -10,11 +10,11 @@ from arq import Retry
 from api.channels import tokens
 from api.core.config import Settings, get_settings
 from api.core.db import Database, utcnow
+from api.core.jobs import Job
 from integrations.platforms import PlatformError
 
 log = logging.getLogger(__name__)
 
-REFRESH_JOB = "refresh_channel_token"
 MAX_RETRY_DEFER_S = 600
 
 
@@ -35,7 +35,7 @@ async def refresh_expiring_tokens(ctx: dict[str, Any]) -> int:
         due = await tokens.due_for_refresh(session, utcnow())
         for connection_id in due:
             session.enqueue_after_commit(
-                REFRESH_JOB, connection_id, job_id=refresh_job_id(connection_id)
+                Job.REFRESH_CHANNEL_TOKEN, connection_id, job_id=refresh_job_id(connection_id)
             )
         await session.commit()
     log.info("token refreshes enqueued", extra={"count": len(due)})

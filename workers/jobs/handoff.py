@@ -23,27 +23,28 @@ from arq.constants import in_progress_key_prefix, job_key_prefix
 from sqlalchemy import text, update
 from sqlmodel import col
 
+from api.core.clients import CarrierClients
 from api.core.db import PhienSession
+from api.core.jobs import Job
+from api.core.queue import JobBuffer, PendingJob
 from api.shipments.booking import build_booking_request
-from api.shipments.models import Shipment
-from api.shipments.outbox import (
-    BEFORE_PICKUP,
-    HANDOFF_JOB,
-    HANDOFFS_JOB,
-    ShipmentBusy,
-    handoff_job_id,
-    lock_for_job,
-    record_cancel_refused,
-    record_cancelled,
-    refusal_reason,
-)
-from api.shipments.service import (
+from api.shipments.handoff import (
     ToBook,
     record_attempt_failure,
     record_booking,
     record_refusal,
     take_for_booking,
     take_many_for_booking,
+)
+from api.shipments.models import Shipment
+from api.shipments.outbox import (
+    BEFORE_PICKUP,
+    ShipmentBusy,
+    handoff_job_id,
+    lock_for_job,
+    record_cancel_refused,
+    record_cancelled,
+    refusal_reason,
 )
 from integrations.carriers.base import (
     Booking,
@@ -53,9 +54,8 @@ from integrations.carriers.base import (
     CarrierError,
     DuplicateReference,
 )
-from workers.jobs.carrier_clients import CarrierClients, carriers_of
-from workers.jobs.platform_orders import settings_of
-from workers.queue import ALIVE_PREFIX, JobBuffer, PendingJob, heartbeat
+from workers.context import carriers_of, settings_of
+from workers.heartbeat import ALIVE_PREFIX, heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -229,7 +229,7 @@ async def hand_off_shipments(ctx: dict[str, Any], shipment_ids: list[int]) -> di
         jobs = await take_many_for_booking(session, shipment_ids)
         taken = {job.shipment.id for job in jobs}
         later += [
-            PendingJob(HANDOFF_JOB, (i,), handoff_job_id(i), BUSY_DEFER_S)
+            PendingJob(Job.HAND_OFF_SHIPMENT, (i,), handoff_job_id(i), BUSY_DEFER_S)
             for i in shipment_ids
             if i not in taken
         ]
@@ -247,7 +247,9 @@ async def hand_off_shipments(ctx: dict[str, Any], shipment_ids: list[int]) -> di
             if outcome == "retry":
                 assert job.shipment.id is not None
                 job_id = handoff_job_id(job.shipment.id)
-                later.append(PendingJob(HANDOFF_JOB, (job.shipment.id,), job_id, _backoff(1)))
+                later.append(
+                    PendingJob(Job.HAND_OFF_SHIPMENT, (job.shipment.id,), job_id, _backoff(1))
+                )
         await session.commit()
     await JobBuffer(ctx["queue"], later).flush()
     return dict(outcomes)
@@ -340,7 +342,7 @@ async def sweep_shipments(ctx: dict[str, Any]) -> int:
             await session.execute(
                 update(Shipment).where(col(Shipment.id).in_(ids)).values(handoff_job_id=job_id)
             )
-            session.enqueue_after_commit(HANDOFFS_JOB, ids, job_id=job_id)
+            session.enqueue_after_commit(Job.HAND_OFF_SHIPMENTS, ids, job_id=job_id)
         await session.commit()
     if stranded:
         log.info("shipment sweep", extra={"idle": len(idle), "rescued": len(stranded)})

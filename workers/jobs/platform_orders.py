@@ -9,22 +9,17 @@ from typing import Any, Literal
 
 from api.catalogue.models import Variant
 from api.channels.models import ChannelConnection
-from api.core.config import Settings, get_settings
-from api.orders.ingest import apply_platform_order
+from api.core.clients import shopee_client, tiktok_shop_client
 from api.orders.intake import take_in
+from api.orders.updates import apply_platform_order
 from integrations.platforms import PlatformAuthError, PlatformOrder
 from integrations.platforms.shopee import ShopeeClient
 from integrations.platforms.tiktok_shop import TikTokShopClient
+from workers.context import settings_of
 
 log = logging.getLogger(__name__)
 
 Outcome = Literal["processed", "failed"]
-
-
-def settings_of(ctx: dict[str, Any]) -> Settings:
-    """The settings the worker was started with."""
-    settings: Settings = ctx.get("settings") or get_settings()
-    return settings
 
 
 def _token(connection: ChannelConnection) -> str:
@@ -36,23 +31,11 @@ def _token(connection: ChannelConnection) -> str:
 
 
 def _tiktok(ctx: dict[str, Any]) -> TikTokShopClient:
-    settings = settings_of(ctx)
-    return TikTokShopClient(
-        ctx["http"],
-        settings.tiktok_shop_api_base,
-        settings.tiktok_shop_app_key,
-        settings.tiktok_shop_app_secret.get_secret_value(),
-    )
+    return tiktok_shop_client(settings_of(ctx), ctx["http"])
 
 
 def _shopee(ctx: dict[str, Any]) -> ShopeeClient:
-    settings = settings_of(ctx)
-    return ShopeeClient(
-        ctx["http"],
-        settings.shopee_api_base,
-        settings.shopee_partner_id,
-        settings.shopee_partner_key.get_secret_value(),
-    )
+    return shopee_client(settings_of(ctx), ctx["http"])
 
 
 async def fetch_orders(

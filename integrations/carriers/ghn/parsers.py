@@ -8,18 +8,10 @@ import orjson
 
 from integrations.carriers.base import Booking, CarrierAuthError, CarrierError, DuplicateReference
 from integrations.carriers.http import is_transient_status
+from integrations.carriers.numbers import as_int
 from integrations.carriers.text import fold
 
 CARRIER = "ghn"
-
-
-def _int(value: Any, default: int = 0) -> int:
-    if value is None or value == "":
-        return default
-    try:
-        return int(float(value))
-    except (TypeError, ValueError):
-        return default
 
 
 def _describe(doc: dict[str, Any]) -> str:
@@ -64,7 +56,7 @@ def check_response(status_code: int, body: bytes, *, reference: str | None = Non
     """The envelope when `code` is 200; otherwise the matching CarrierError is raised."""
     raw = decode(status_code, body)
     doc: dict[str, Any] = raw if isinstance(raw, dict) else {}
-    code = _int(doc.get("code"), status_code)
+    code = as_int(doc.get("code"), status_code)
     if code == 200 and status_code < 400:
         return doc
     detail = _describe(doc) or f"HTTP {status_code}"
@@ -96,7 +88,7 @@ def parse_create(doc: Any, reference: str) -> Booking:
         carrier=CARRIER,
         reference=reference,
         waybill=str(data["order_code"]),
-        fee_vnd=_int(data.get("total_fee")),
+        fee_vnd=as_int(data.get("total_fee")),
         sort_code=str(sort_code) if sort_code else None,
         label_url=None,
         raw=data,

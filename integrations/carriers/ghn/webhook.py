@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hmac
 from datetime import UTC, datetime
-from typing import Any
 
 import orjson
 
 from integrations.carriers.base import TrackingUpdate, WebhookPayloadError
 from integrations.carriers.ghn.parsers import CARRIER
 from integrations.carriers.ghn.statuses import map_status
+from integrations.carriers.numbers import optional_int
 
 
 def verify_path_secret(given: str, secret: str) -> bool:
@@ -29,15 +29,6 @@ def parse_time(value: str) -> datetime:
     except ValueError as exc:
         raise WebhookPayloadError(f"unreadable GHN Time {value!r}") from exc
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
-
-
-def _optional_int(value: Any) -> int | None:
-    if value is None or value == "":
-        return None
-    try:
-        return int(float(value))
-    except (TypeError, ValueError):
-        return None
 
 
 def parse_webhook(raw_body: bytes) -> list[TrackingUpdate]:
@@ -63,8 +54,8 @@ def parse_webhook(raw_body: bytes) -> list[TrackingUpdate]:
             status=info.status,
             reason=str(doc.get("Reason") or "") or info.reason,
             occurred_at=parse_time(when),
-            cod_amount_vnd=_optional_int(doc.get("CODAmount")),
-            weight_grams=_optional_int(doc.get("Weight")),
+            cod_amount_vnd=optional_int(doc.get("CODAmount")),
+            weight_grams=optional_int(doc.get("Weight")),
             # Weight/COD/fee updates carry the same Status and Time as a status change: the
             # event Type keeps them distinct.
             event_key=f"{waybill}:{kind}:{raw_status}:{when.strip()}",

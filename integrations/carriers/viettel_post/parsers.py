@@ -14,6 +14,7 @@ from integrations.carriers.base import (
     DuplicateReference,
 )
 from integrations.carriers.http import is_transient_status
+from integrations.carriers.numbers import as_int
 from integrations.carriers.text import fold
 
 CARRIER = "viettel_post"
@@ -37,15 +38,6 @@ def _message(doc: Any) -> str:
     if isinstance(doc, dict):
         return str(doc.get("message") or "")
     return ""
-
-
-def _int(value: Any, default: int = 0) -> int:
-    if value is None or value == "":
-        return default
-    try:
-        return int(float(value))
-    except (TypeError, ValueError):
-        return default
 
 
 def decode(status_code: int, body: bytes) -> Any:
@@ -91,7 +83,7 @@ def _envelope_error(doc: dict[str, Any], reference: str | None) -> CarrierError:
         )
     if any(m in text for m in _NOT_FOUND_MESSAGES):
         return CarrierError(message, "not_found", False)
-    status = _int(doc.get("status"))
+    status = as_int(doc.get("status"))
     transient = status >= 500 or "system error" in text
     return CarrierError(f"Viettel Post error: {message}", "rejected", transient)
 
@@ -100,7 +92,7 @@ def check_response(status_code: int, body: bytes, *, reference: str | None = Non
     """Decoded body after raising for HTTP errors and for `error: true` (even with HTTP 200)."""
     doc = decode(status_code, body)
     envelope = doc if isinstance(doc, dict) else None
-    if status_code == 401 or (envelope is not None and _int(envelope.get("status")) == 401):
+    if status_code == 401 or (envelope is not None and as_int(envelope.get("status")) == 401):
         if envelope is not None and any(m in fold(_message(envelope)) for m in _LOGIN_MESSAGES):
             raise CarrierAuthError(f"Viettel Post login refused: {_message(envelope)}")
         raise CarrierAuthError(
@@ -123,7 +115,7 @@ def parse_login(doc: Any) -> tuple[str, float | None]:
     token = data.get("token") if isinstance(data, dict) else None
     if not isinstance(token, str) or not token:
         raise CarrierAuthError("Viettel Post login answered without a token", "login_failed")
-    expired_ms = _int(data.get("expired") if isinstance(data, dict) else None)
+    expired_ms = as_int(data.get("expired") if isinstance(data, dict) else None)
     return token, (expired_ms / 1000 if expired_ms > 0 else None)
 
 
@@ -137,7 +129,7 @@ def parse_price_all(doc: Any) -> list[ServiceQuote]:
                 ServiceQuote(
                     str(row["MA_DV_CHINH"]),
                     str(row.get("TEN_DICHVU") or ""),
-                    _int(row.get("GIA_CUOC")),
+                    as_int(row.get("GIA_CUOC")),
                 )
             )
     return quotes
@@ -164,7 +156,7 @@ def _booking(data: dict[str, Any], reference: str) -> Booking:
         carrier=CARRIER,
         reference=reference,
         waybill=str(waybill),
-        fee_vnd=_int(data.get("MONEY_TOTAL")),
+        fee_vnd=as_int(data.get("MONEY_TOTAL")),
         sort_code=str(sort_code) if sort_code else None,
         label_url=None,
         raw=data,

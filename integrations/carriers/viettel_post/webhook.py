@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 
 from integrations.carriers.base import TrackingUpdate, WebhookPayloadError
+from integrations.carriers.numbers import optional_int
 from integrations.carriers.viettel_post.parsers import CARRIER
 from integrations.carriers.viettel_post.statuses import describe_reason, map_status
 
@@ -66,23 +67,14 @@ def parse_status_date(value: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
-def _optional_int(value: Any) -> int | None:
-    if value is None or value == "":
-        return None
-    try:
-        return int(float(value))
-    except (TypeError, ValueError):
-        return None
-
-
 def _update(data: dict[str, Any]) -> TrackingUpdate:
     waybill = data.get("ORDER_NUMBER")
-    code = _optional_int(data.get("ORDER_STATUS"))
+    code = optional_int(data.get("ORDER_STATUS"))
     status_date = data.get("ORDER_STATUSDATE")
     if not waybill or code is None or not isinstance(status_date, str):
         raise WebhookPayloadError("DATA lacks ORDER_NUMBER, ORDER_STATUS or ORDER_STATUSDATE")
     info = map_status(code)
-    reason_code = _optional_int(data.get("REASON_CODE"))
+    reason_code = optional_int(data.get("REASON_CODE"))
     reason = describe_reason(reason_code) or info.reason
     reference = data.get("ORDER_REFERENCE")
     return TrackingUpdate(
@@ -93,8 +85,8 @@ def _update(data: dict[str, Any]) -> TrackingUpdate:
         status=info.status,
         reason=reason,
         occurred_at=parse_status_date(status_date),
-        cod_amount_vnd=_optional_int(data.get("MONEY_COLLECTION")),
-        weight_grams=_optional_int(data.get("PRODUCT_WEIGHT")),
+        cod_amount_vnd=optional_int(data.get("MONEY_COLLECTION")),
+        weight_grams=optional_int(data.get("PRODUCT_WEIGHT")),
         # VTP sends duplicates and redundant events; one real event is (waybill, status, time).
         event_key=f"{waybill}:{code}:{status_date.strip()}",
     )

@@ -42,7 +42,7 @@ async def _run_cli(settings: Settings, *args: str) -> tuple[int, str, str]:
         "REDIS_URL": settings.redis_url or "",
     }
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "api.cli", *args, env=env,
+        sys.executable, "-m", "workers.cli", *args, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     out, err = await asyncio.wait_for(proc.communicate(), timeout=60)

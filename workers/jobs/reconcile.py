@@ -15,11 +15,13 @@ from sqlmodel import col
 
 from api.channels.mapping import resolve_variants
 from api.channels.models import ChannelConnection
+from api.core.jobs import Job
+from api.core.queue import JobBuffer, PendingJob
+from api.webhooks.sources import PLATFORM_SOURCES
 from integrations.platforms import (
     PlatformError,
 )
 from workers.jobs.platform_orders import apply_orders, updated_orders
-from workers.queue import JobBuffer, PendingJob
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +39,7 @@ async def reconcile_all(ctx: dict[str, Any]) -> int:
             await session.execute(
                 select(col(ChannelConnection.id)).where(
                     col(ChannelConnection.status) == "active",
-                    col(ChannelConnection.platform).in_(("tiktok_shop", "shopee")),
+                    col(ChannelConnection.platform).in_(PLATFORM_SOURCES),
                 )
             )
         ).scalars()
@@ -49,7 +51,9 @@ async def reconcile_all(ctx: dict[str, Any]) -> int:
 
 def reconcile_job(connection_id: int) -> PendingJob:
     """The reconcile job of one connection (one at a time per connection)."""
-    return PendingJob("reconcile_connection", (connection_id,), job_id=f"reconcile:{connection_id}")
+    return PendingJob(
+        Job.RECONCILE_CONNECTION, (connection_id,), job_id=f"reconcile:{connection_id}"
+    )
 
 
 async def reconcile_connection(ctx: dict[str, Any], connection_id: int, max_pages: int = 20) -> int:

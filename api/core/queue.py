@@ -16,7 +16,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +24,7 @@ from arq.constants import expires_extra_ms, job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
 from redis.asyncio import Redis
 
-from workers.serialization import serialize
+from api.core.serialization import serialize
 
 log = logging.getLogger(__name__)
 
@@ -33,42 +33,6 @@ QUEUE_NAME = "phien:queue"
 # the longest job timeout + 10 s, and will not run it again before that mark expires.
 JOB_TIMEOUT_S = 60
 IN_PROGRESS_MARK_S = JOB_TIMEOUT_S + 10
-# A running job that says so (see `heartbeat`): arq's in-progress mark outlives a killed
-# worker by up to IN_PROGRESS_MARK_S, this one by at most ALIVE_TTL_MS.
-ALIVE_PREFIX = "phien:alive:"
-ALIVE_EVERY_S = 1.0
-ALIVE_TTL_MS = 3_000
-
-
-@contextlib.asynccontextmanager
-async def heartbeat(redis: Redis, job_id: str | None) -> AsyncIterator[None]:
-    """Say "this job is alive" every second while the block runs (a missed beat is harmless)."""
-    if not job_id:
-        yield
-        return
-    key = ALIVE_PREFIX + job_id
-
-    async def beat() -> None:
-        with contextlib.suppress(Exception):  # Redis down: the sweeper may rescue, safely
-            await redis.set(key, b"1", px=ALIVE_TTL_MS)
-
-    async def keep_beating() -> None:
-        while True:
-            await asyncio.sleep(ALIVE_EVERY_S)
-            await beat()
-
-    await beat()  # alive before the block starts, not a tick later
-    task = asyncio.create_task(keep_beating())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(BaseException):
-            await task
-        with contextlib.suppress(Exception):
-            await redis.delete(key)
-
-
 # ARGV: expiry ms, then (job id, score, payload) per job. A job id already queued, running or
 # with a result is skipped, exactly as arq's enqueue_job would return None for it.
 _ENQUEUE_LUA = f"""

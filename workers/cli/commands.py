@@ -8,9 +8,9 @@ from api.accounts.models import Role
 from api.accounts.schemas import UserCreate
 from api.accounts.service import create_user, issue_token
 from api.catalogue.importer import clashing_rows, import_catalogue, parse_catalogue
-from api.cli.demo import seed_demo
 from api.cooperatives.models import Cooperative
 from api.core.db import Database
+from workers.cli.demo import seed_demo
 
 
 async def create_user_command(

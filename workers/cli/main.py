@@ -12,9 +12,9 @@ from rich.console import Console
 from rich.progress import Progress
 
 from api.accounts.models import Role
-from api.cli.simulate import simulate_app
 from api.core.config import get_settings
 from api.core.logging import configure_logging
+from workers.cli.simulate import simulate_app
 
 app = typer.Typer(help="Phiên: livestream sales for farmer cooperatives.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
@@ -46,7 +46,7 @@ def migrate() -> None:
 @app.command()
 def api() -> None:
     """Serve the HTTP API only (HOST/PORT, default 127.0.0.1:8000)."""
-    from api.cli.run import run_api
+    from workers.cli.run import run_api
 
     settings = get_settings()
     configure_logging(settings.log_level)
@@ -58,7 +58,7 @@ def worker(
     burst: Annotated[bool, typer.Option(help="exit when the queue is empty")] = False,
 ) -> None:
     """Run an arq worker (start as many as you like against one Redis)."""
-    from api.cli.run import run_worker
+    from workers.cli.run import run_worker
 
     settings = get_settings()
     configure_logging(settings.log_level)
@@ -72,7 +72,7 @@ def serve(
     ] = False,
 ) -> None:
     """API and worker together in one process, for one machine."""
-    from api.cli.run import run_serve
+    from workers.cli.run import run_serve
 
     settings = get_settings()
     configure_logging(settings.log_level)
@@ -89,7 +89,7 @@ def users_create(
     name: Annotated[str, typer.Option(help="full name")] = "",
 ) -> None:
     """Create a user; the API token is printed as the last line (shown once)."""
-    from api.cli.commands import create_user_command
+    from workers.cli.commands import create_user_command
 
     token = asyncio.run(create_user_command(_urls()[0], email, role, cooperative, name))
     typer.echo(token)
@@ -98,7 +98,7 @@ def users_create(
 @app.command("seed-demo")
 def seed_demo() -> None:
     """Create the demo cooperative and catalogue (idempotent); print a fresh admin token."""
-    from api.cli.commands import seed_demo_command
+    from workers.cli.commands import seed_demo_command
 
     coop_id, token = asyncio.run(seed_demo_command(_urls()[0]))
     err.print(f"demo cooperative id {coop_id}")
@@ -111,7 +111,7 @@ def import_products(
     cooperative: Annotated[int, typer.Option(help="cooperative id to import into")],
 ) -> None:
     """Import a catalogue CSV; nothing is imported if any row is wrong."""
-    from api.cli.commands import import_products_command
+    from workers.cli.commands import import_products_command
 
     with Progress(console=err) as progress:
         imported, errors = asyncio.run(

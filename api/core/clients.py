@@ -1,4 +1,9 @@
-"""One client per carrier per process, built from the settings.
+"""Clients of the outside services (carriers and platforms), built from the settings.
+
+The one place that turns settings into clients: the worker's jobs and the API's routes use
+these, never their own builders.
+
+Carrier clients: one per carrier per process.
 
 Kept for the life of the process because the Viettel Post client caches its login token and the
 post-merger address lists: a client per job would log in and download the wards every time.
@@ -8,8 +13,6 @@ not the platforms'.
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 
 from api.core.config import Settings
@@ -17,7 +20,8 @@ from integrations.carriers.base import Carrier
 from integrations.carriers.ghn import GhnClient, GhnConfig
 from integrations.carriers.http import HttpLanes
 from integrations.carriers.viettel_post import ViettelPostClient, ViettelPostConfig
-from workers.jobs.platform_orders import settings_of
+from integrations.platforms.shopee import ShopeeClient
+from integrations.platforms.tiktok_shop import TikTokShopClient
 
 GHN_API_PATH = "/shiip/public-api"
 CALLS_IN_FLIGHT = 32
@@ -98,28 +102,21 @@ class CarrierClients:
             await lanes.aclose()
 
 
-async def open_carriers(ctx: dict[str, Any]) -> None:
-    """Make the worker's carrier clients at startup (no network until the first call)."""
-    clients = ctx["carriers"] = CarrierClients(settings_of(ctx))
-    for carrier in ("viettel_post", "ghn"):
-        if clients.missing_config(carrier) is None:
-            clients.get(carrier)  # its connection lanes now, not in the first booking
+def tiktok_shop_client(settings: Settings, http: httpx.AsyncClient) -> TikTokShopClient:
+    """The TikTok Shop Partner API client for our app (TIKTOK_SHOP_* settings)."""
+    return TikTokShopClient(
+        http,
+        settings.tiktok_shop_api_base,
+        settings.tiktok_shop_app_key,
+        settings.tiktok_shop_app_secret.get_secret_value(),
+    )
 
 
-def carriers_of(ctx: dict[str, Any]) -> CarrierClients:
-    """The worker process's carrier clients, made at startup.
-
-    arq hands every job a copy of the worker's ctx, so clients made inside a job would die with
-    it (and log in again on the next one): they must exist before the first job.
-    """
-    clients = ctx.get("carriers")
-    if not isinstance(clients, CarrierClients):
-        raise RuntimeError("worker started without carrier clients: use workers.settings")
-    return clients
-
-
-async def close_carriers(ctx: dict[str, Any]) -> None:
-    """Close the carrier clients on worker shutdown."""
-    clients = ctx.pop("carriers", None)
-    if isinstance(clients, CarrierClients):
-        await clients.aclose()
+def shopee_client(settings: Settings, http: httpx.AsyncClient) -> ShopeeClient:
+    """The Shopee Open Platform client for our partner account (SHOPEE_* settings)."""
+    return ShopeeClient(
+        http,
+        settings.shopee_api_base,
+        settings.shopee_partner_id,
+        settings.shopee_partner_key.get_secret_value(),
+    )

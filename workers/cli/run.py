@@ -8,9 +8,14 @@ import logging
 
 import uvicorn
 
-from api.cli.simulators import point_settings_at_simulators, start_simulators
 from api.core.config import Settings
 from api.main import create_app
+from workers.cli.simulators import (
+    describe,
+    point_settings_at_simulators,
+    start_simulators,
+    to_simulate,
+)
 from workers.settings import create_worker
 
 log = logging.getLogger(__name__)
@@ -44,15 +49,19 @@ async def run_worker(*, burst: bool) -> None:
 
 
 async def run_serve(settings: Settings, *, with_simulators: bool) -> None:
-    """API and one worker in the same event loop; the API's signal handling stops both."""
-    if with_simulators:
-        settings = point_settings_at_simulators(settings)
+    """API and one worker in the same event loop; the API's signal handling stops both.
+
+    With `with_simulators`, each outside service without credentials in the environment gets
+    its simulator; the configured ones are used for real. Which is which is printed.
+    """
+    simulated = to_simulate(settings) if with_simulators else []
+    settings = point_settings_at_simulators(settings, simulated)
+    print("  Outside services:", *describe(settings, simulated), sep="\n    ", flush=True)
     server = _server(settings)
     worker = create_worker(handle_signals=False, settings=settings)
-    worker_task = asyncio.create_task(worker.async_run())
     async with contextlib.AsyncExitStack() as stack:
-        if with_simulators:
-            await start_simulators(stack, settings)
+        await start_simulators(stack, settings, simulated)
+        worker_task = asyncio.create_task(worker.async_run())
         log.info("serving", extra={"url": f"http://{settings.host}:{settings.port}"})
         try:
             await server.serve()

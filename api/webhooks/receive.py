@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.webhooks.handlers import HANDLERS, PREFIX_HANDLERS, WebhookContext, WebhookRequest
+from api.webhooks.verify import HANDLERS, PREFIX_HANDLERS, WebhookContext, WebhookRequest
 
 log = logging.getLogger(__name__)
 

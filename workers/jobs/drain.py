@@ -22,11 +22,13 @@ from sqlalchemy import or_, select, text
 from sqlmodel import col
 
 from api.channels.mapping import find_connection, resolve_variants
-from api.channels.models import ChannelConnection
+from api.channels.models import ChannelConnection, Platform
 from api.core.db import PhienSession, utcnow
-from api.orders.ingest import record_unknown_shop_order
+from api.core.queue import JobBuffer
+from api.orders.updates import record_unknown_shop_order
 from api.webhooks.inbox import DRAIN_LANES, drain_job, process_job
 from api.webhooks.models import InboundEvent
+from api.webhooks.sources import PLATFORM_SOURCES
 from integrations.platforms import (
     PlatformError,
     PlatformPayloadError,
@@ -34,12 +36,11 @@ from integrations.platforms import (
     shopee,
     tiktok_shop,
 )
-from workers.jobs.platform_orders import apply_orders, fetch_orders, settings_of
-from workers.queue import JobBuffer
+from workers.context import settings_of
+from workers.jobs.platform_orders import apply_orders, fetch_orders
 
 log = logging.getLogger(__name__)
 
-PLATFORM_SOURCES = ("tiktok_shop", "shopee")
 ORDER_TOPICS = frozenset({"ORDER_STATUS_CHANGE", "order_status_update"})
 BATCH = 50
 # Well inside the job timeout (60 s): a drain that runs out of time hands over, never dies.
@@ -49,7 +50,7 @@ MAX_ATTEMPTS = 25
 
 def parse_event(event: InboundEvent) -> PlatformWebhook:
     """Re-parse the stored raw body (the inbox keeps bytes, not our interpretation)."""
-    if event.source == "tiktok_shop":
+    if event.source == Platform.TIKTOK_SHOP:
         return tiktok_shop.parse_webhook(event.raw_body)
     return shopee.parse_push(event.raw_body)
 
@@ -155,17 +156,6 @@ async def drain_inbox(ctx: dict[str, Any], source: str, lane: int = 0) -> int:
     # Still more: this job's own id is taken until it returns, so ring the next lane.
     await JobBuffer(ctx["queue"], [drain_job(source, (lane + 1) % DRAIN_LANES)]).flush()
     return handled
-
-
-async def process_inbound_event(ctx: dict[str, Any], event_id: int) -> int:
-    """Handle one stored webhook now (replays, and rows the sweeper found)."""
-    async with ctx["db"].session() as session:
-        source = await session.scalar(
-            select(col(InboundEvent.source)).where(col(InboundEvent.id) == event_id)
-        )
-    if source not in PLATFORM_SOURCES:
-        return 0
-    return await _drain_once(ctx, str(source), [event_id])
 
 
 async def sweep_inbox(ctx: dict[str, Any]) -> int:

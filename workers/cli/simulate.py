@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from api.cli.simulators import SHOPEE_PORT, TIKTOK_SHOP_PORT
+from api.core.config import get_settings
+from workers.cli.simulators import service
 
 simulate_app = typer.Typer(help="Simulators that speak the real protocols.", no_args_is_help=True)
 
@@ -22,11 +23,19 @@ class LivePlatform(StrEnum):
 
 HostOpt = Annotated[str, typer.Option(help="listen address (keep it on loopback)")]
 WebhookOpt = Annotated[str | None, typer.Option(help="where to push webhooks (our API)")]
+PortOpt = Annotated[
+    int | None, typer.Option(help="listen port (default: SIMULATOR_BASE_PORT + its offset)")
+]
+
+
+def _port(key: str) -> int:
+    """The simulator's port from SIMULATOR_BASE_PORT / PORT, as `phien serve` computes it."""
+    return get_settings().simulator_port(service(key).port_offset)
 
 
 @simulate_app.command("tiktok-shop")
 def tiktok_shop(
-    port: int = TIKTOK_SHOP_PORT,
+    port: PortOpt = None,
     host: HostOpt = "127.0.0.1",
     webhook_url: WebhookOpt = "http://127.0.0.1:8000/webhooks/tiktok-shop",
     latency_ms: int = 0,
@@ -43,12 +52,12 @@ def tiktok_shop(
         failure_rate=failure_rate,
         push_concurrency=push_concurrency,
     )
-    run_tiktok_shop_simulator(host, port, config)
+    run_tiktok_shop_simulator(host, port or _port("tiktok-shop"), config)
 
 
 @simulate_app.command("shopee")
 def shopee(
-    port: int = SHOPEE_PORT,
+    port: PortOpt = None,
     host: HostOpt = "127.0.0.1",
     webhook_url: WebhookOpt = "http://127.0.0.1:8000/webhooks/shopee",
     latency_ms: int = 0,
@@ -61,7 +70,7 @@ def shopee(
     config = ShopeeSimConfig(
         webhook_url=webhook_url, latency_ms=latency_ms, failure_rate=failure_rate
     )
-    run_shopee_simulator(host, port, config)
+    run_shopee_simulator(host, port or _port("shopee"), config)
 
 
 class CarrierName(StrEnum):
@@ -71,13 +80,10 @@ class CarrierName(StrEnum):
     GHN = "ghn"
 
 
-CARRIER_PORTS = {CarrierName.VIETTEL_POST: 9103, CarrierName.GHN: 9104}
-
-
 @simulate_app.command("carrier")
 def carrier(
     name: Annotated[CarrierName, typer.Argument(help="which carrier")],
-    port: Annotated[int | None, typer.Option(help="9103 (Viettel Post) or 9104 (GHN)")] = None,
+    port: PortOpt = None,
     host: HostOpt = "127.0.0.1",
     webhook_url: WebhookOpt = None,
     latency_ms: float = 0.0,
@@ -93,7 +99,7 @@ def carrier(
         failure_rate=failure_rate,
         timeout_rate=timeout_rate,
     )
-    listen = port or CARRIER_PORTS[name]
+    listen = port or _port(name.value)
     if name is CarrierName.VIETTEL_POST:
         from integrations.simulators.viettel_post import run_viettel_post_simulator
 
@@ -115,8 +121,7 @@ def live(
     """Play a live sale: create orders on the simulator, which pushes their webhooks to us."""
     from integrations.simulators.live import play_live_sale
 
-    port = TIKTOK_SHOP_PORT if platform is LivePlatform.TIKTOK_SHOP else SHOPEE_PORT
-    url = sim_url or f"http://127.0.0.1:{port}"
+    url = sim_url or f"http://127.0.0.1:{_port(platform.value)}"
     name = "tiktok_shop" if platform is LivePlatform.TIKTOK_SHOP else "shopee"
     summary = asyncio.run(play_live_sale(url, name, orders, minutes, seed=seed))
     typer.echo(summary)
