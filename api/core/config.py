@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     db_max_overflow: int = 10
     max_body_bytes: int = 1_000_000
+    # The server's own limits (api/core/http_server.py): request line + headers, the time for
+    # them to arrive, the longest pause inside a body, and connections + requests in flight.
+    http_max_head_bytes: int = 64 * 1024
+    http_head_timeout_s: float = 10.0
+    http_body_idle_timeout_s: float = 30.0
+    http_limit_concurrency: int = 1000
     # An inbox row still unhandled after this long is offered to the workers again.
     inbox_sweep_after_seconds: int = 10
 

@@ -9,6 +9,7 @@ import logging
 import uvicorn
 
 from api.core.config import Settings
+from api.core.http_server import server_config
 from api.main import create_app
 from workers.cli.simulators import (
     describe,
@@ -22,16 +23,7 @@ log = logging.getLogger(__name__)
 
 
 def _server(settings: Settings) -> uvicorn.Server:
-    config = uvicorn.Config(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        proxy_headers=True,
-        timeout_graceful_shutdown=10,
-    )
-    return uvicorn.Server(config)
+    return uvicorn.Server(server_config(create_app(settings), settings))
 
 
 async def run_api(settings: Settings) -> None:
