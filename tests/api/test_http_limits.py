@@ -101,7 +101,7 @@ async def test_a_body_that_stalls_is_cut_off(settings: Settings) -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(
             b"POST /webhooks/tiktok-shop HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-            b"Content-Length: 1000\r\n\r\n{\"type\": 1,"
+            b'Content-Length: 1000\r\n\r\n{"type": 1,'
         )
         await writer.drain()
         answer = await _read_all(reader)
