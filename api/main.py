@@ -23,6 +23,7 @@ from api.core.middleware import RequestContextMiddleware
 from api.core.queue import Bell, JobQueue
 from api.core.serialization import deserialize, serialize
 from api.live_sessions.router import router as live_sessions_router
+from api.ops.docs import install_docs
 from api.ops.router import router as ops_router
 from api.orders.router import router as orders_router
 from api.shipments.router import router as shipments_router
@@ -128,10 +129,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Livestream sales for farmer cooperatives, from webhook to carrier hand-off",
         lifespan=lifespan,
+        docs_url=None,  # served offline by api/ops/docs.py
+        redoc_url=None,
     )
     install_error_handlers(app)
     _document_webhooks(app)
     app.include_router(ops_router)
+    install_docs(app)
     app.include_router(api_v1())
     app.add_middleware(
         WebhookLane, context=lambda: WebhookContext(app.state.settings, app.state.inbox)
