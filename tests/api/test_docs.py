@@ -51,6 +51,9 @@ async def test_docs_pages_load_only_from_this_server(
     response = await client.get(page)
     assert response.status_code == 200
     assert "://" not in response.text
+    # What the bundles fetch on their own (ReDoc's logo) the browser must not ask another host for.
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    assert "img-src 'self' data:" in response.headers["content-security-policy"]
     urls = references(response.text)
     assert expected | {"/openapi.json", "/static/docs/favicon.png"} == set(urls)
     for url in urls:
