@@ -21,9 +21,13 @@ def _operation(path: str, handler: Any) -> dict[str, Any]:
     }
     operation: dict[str, Any] = {
         "tags": ["webhooks"],
-        "summary": path.rsplit("/", 1)[-1].replace("-", " "),
+        "operationId": handler.__name__,
+        "summary": doc.split(":", 1)[0].split(".", 1)[0] or handler.__name__,
         "description": doc + "\n\nVerified on the raw request bytes; answered before processing.",
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {}}}},
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        },
         "responses": responses,
     }
     if "{secret}" in path:
