@@ -7,7 +7,7 @@ UV_VERSION := 0.13.8
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint format bench clean stop-embedded
+.PHONY: install run test lint format bench deploy-check clean stop-embedded
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ test: lint
 
 bench: install
 	$(BIN)/python -m bench
+
+# Builds the image and runs docker-compose.yml end to end (installs/starts Docker when it can);
+# bounded: interrupted after 45 minutes, tearing the stack down on the way out.
+deploy-check: install
+	timeout --signal=INT --kill-after=120 2700 $(BIN)/python -m bench.deploy_check
 
 stop-embedded: install
 	$(BIN)/phien embedded stop

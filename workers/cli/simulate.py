@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
+from dataclasses import replace
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -19,6 +21,28 @@ class LivePlatform(StrEnum):
 
     TIKTOK_SHOP = "tiktok-shop"
     SHOPEE = "shopee"
+
+
+# Simulator config field -> the variable the service reads it from. Where set, the simulator
+# accepts exactly what the service sends (containers share one env file); else its own well-known
+# credentials.
+CREDENTIAL_VARIABLES: dict[str, dict[str, str]] = {
+    "tiktok-shop": {"app_key": "TIKTOK_SHOP_APP_KEY", "app_secret": "TIKTOK_SHOP_APP_SECRET"},
+    "shopee": {"partner_id": "SHOPEE_PARTNER_ID", "partner_key": "SHOPEE_PARTNER_KEY"},
+    "viettel-post": {"username": "VIETTEL_POST_USERNAME", "password": "VIETTEL_POST_PASSWORD",
+                     "webhook_secret": "VIETTEL_POST_WEBHOOK_SECRET"},
+    "ghn": {"token": "GHN_TOKEN", "shop_id": "GHN_SHOP_ID", "webhook_secret": "GHN_WEBHOOK_SECRET"},
+}  # fmt: skip
+
+
+def credentials_from_env(simulator: str) -> dict[str, Any]:
+    """The simulator's credentials found in the environment (ids as integers)."""
+    found: dict[str, Any] = {}
+    for field, name in CREDENTIAL_VARIABLES[simulator].items():
+        value = os.environ.get(name)
+        if value:
+            found[field] = int(value) if field.endswith("_id") else value
+    return found
 
 
 HostOpt = Annotated[str, typer.Option(help="listen address (keep it on loopback)")]
@@ -52,6 +76,7 @@ def tiktok_shop(
         failure_rate=failure_rate,
         push_concurrency=push_concurrency,
     )
+    config = replace(config, **credentials_from_env("tiktok-shop"))
     run_tiktok_shop_simulator(host, port or _port("tiktok-shop"), config)
 
 
@@ -70,6 +95,7 @@ def shopee(
     config = ShopeeSimConfig(
         webhook_url=webhook_url, latency_ms=latency_ms, failure_rate=failure_rate
     )
+    config = replace(config, **credentials_from_env("shopee"))
     run_shopee_simulator(host, port or _port("shopee"), config)
 
 
@@ -99,6 +125,7 @@ def carrier(
         failure_rate=failure_rate,
         timeout_rate=timeout_rate,
     )
+    config = replace(config, **credentials_from_env(name.value))
     listen = port or _port(name.value)
     if name is CarrierName.VIETTEL_POST:
         from integrations.simulators.viettel_post import run_viettel_post_simulator
