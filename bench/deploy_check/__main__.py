@@ -114,7 +114,7 @@ def _exercise(running: Stack, ready_s: float) -> Outcome:
 
 
 def _row(name: str, value: object) -> str:
-    return f"| {name:<44} | {value!s:>22} |"
+    return f"| {name:<52} | {value!s:>22} |"
 
 
 def report(engine: Engine, images: Images, out: Outcome, scan: Scan, left: int) -> None:
@@ -146,7 +146,7 @@ def report(engine: Engine, images: Images, out: Outcome, scan: Scan, left: int) 
     print(f"\nDeploy check: {ORDERS} signed TikTok Shop webhooks through HAProxy to 2 API "
           f"replicas, 2 workers, Viettel Post simulator ({compose})")  # fmt: skip
     print(_row("measure", "value"))
-    print(f"|{'-' * 46}|{'-' * 23}:|")
+    print(f"|{'-' * 54}|{'-' * 23}:|")
     for name, value in rows:
         print(_row(name, value))
     print(f"base images: {', '.join(sorted(set(images.base.values())))}")

@@ -102,8 +102,16 @@ def _apt_install(packages: list[str]) -> None:
         raise CheckError(f"missing {packages}; install them (Debian: apt-get install) and rerun")
     say(f"installing {' '.join(packages)} from Debian")
     env = {"DEBIAN_FRONTEND": "noninteractive"}
-    run(["apt-get", "update", "-q"], timeout=300, env=env, log="apt.log")
-    # Another process may hold the dpkg lock for a while: wait for it rather than fail.
+    # Another process may hold apt's locks for a while: wait for it rather than fail.
+    for attempt in range(6):
+        if (
+            run(
+                ["apt-get", "update", "-q"], timeout=300, env=env, check=False, log="apt.log"
+            ).returncode
+            == 0
+        ):
+            break
+        time.sleep(10 * (attempt + 1))
     args = ["apt-get", "-o", "DPkg::Lock::Timeout=300", "install", "-y", "-q"]
     run([*args, "--no-install-recommends", *packages], timeout=900, env=env, log="apt.log")
 
