@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from api.cli.simulate import credentials_from_env
 from api.core.config import Settings
 from bench.deploy_check.stack import production_env
+from workers.cli.simulate import credentials_from_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
