@@ -97,10 +97,14 @@ def _build(
     if os.environ.get("DEPLOY_CHECK_NO_CACHE") == "1" and tag == APP_IMAGE:
         cmd.append("--no-cache")
     log = LOG_DIR / f"build-{tag.replace('/', '_').replace(':', '_')}.log"
+    before = engine.d("images", "-q", tag, timeout=60)
     done = run([*cmd, str(context)], timeout=1500, env={"DOCKER_BUILDKIT": "1"}, check=False)
     log.write_text(done.stdout + done.stderr)
     if done.returncode != 0:
         raise CheckError(f"building {tag} failed; see {log}")
+    if before and before != engine.d("images", "-q", tag, timeout=60):
+        # The image this build replaced: repeated runs must not fill the disk.
+        engine.d("rmi", before, check=False)
     return done.stdout + done.stderr
 
 
