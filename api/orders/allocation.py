@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from api.orders.drafts import LineDraft, OrderDraft
 from api.orders.flags import add_flag
@@ -56,11 +57,6 @@ class Ledger:
         self.order_ids.append(order_id)
 
 
-def variant_key(line: LineDraft) -> int:
-    """Lines are taken in variant id order (the order the rows are locked in)."""
-    return line.variant_id or 0
-
-
 def first_short(wanted: Sequence[LineDraft], levels: dict[int, Levels]) -> LineDraft | None:
     """The first line (in variant order) the levels cannot cover, counting the order's
     earlier lines of the same variant."""
@@ -76,8 +72,8 @@ def first_short(wanted: Sequence[LineDraft], levels: dict[int, Levels]) -> LineD
 
 
 def mapped_lines(lines: Sequence[LineDraft]) -> list[LineDraft]:
-    """The lines with a variant, in variant order."""
-    return sorted((ln for ln in lines if ln.variant_id is not None), key=variant_key)
+    """The lines with a variant, in variant id order (the order the rows are locked in)."""
+    return sorted((ln for ln in lines if ln.variant_id is not None), key=attrgetter("variant_id"))
 
 
 def allocate(

@@ -65,7 +65,7 @@ def normalise(platform: str, raw_status: str) -> OrderStatus | None:
 
 def can_move(current: OrderStatus, target: OrderStatus) -> bool:
     """Whether an order may go from `current` to `target` (same status is not a move)."""
-    if current == target or current in FINAL:
+    if current in FINAL:
         return False
     if target is OrderStatus.CANCELLED:
         return True

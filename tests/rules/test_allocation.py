@@ -109,3 +109,12 @@ def test_a_cancelled_order_is_never_moved_back_to_reserved() -> None:
     ledger = allocate([(gone, lines)], _levels(v1=5))
     assert gone.fulfilment_status == "cancelled"
     assert (ledger.variant_ids, lines[0].reserved_quantity) == ([], 0)
+
+
+def test_an_order_with_nothing_to_reserve_does_not_stop_the_batch() -> None:
+    levels = _levels(v1=5)
+    unmapped, gone, served = order(), order(), order()
+    gone.fulfilment_status = "cancelled"
+    allocate([(unmapped, [line(None, 1)]), (gone, [line(1, 1)]), (served, [line(1, 2)])], levels)
+    assert served.fulfilment_status == "reserved"
+    assert levels[1].reserved == 3 + 2
