@@ -92,32 +92,37 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=409,
         )
 
-    @app.exception_handler(DBAPIError)
-    async def _db_error(_: Request, exc: DBAPIError) -> JSONResponse:
-        fault = classify_db_error(exc)
-        cause = getattr(exc.orig, "__cause__", None) or exc.orig
-        error = type(cause).__name__
-        if fault == "data":
-            log.info("value refused by the database", extra={"error": error})
-            return JSONResponse(
-                {"detail": [{"loc": ["body"], "msg": _data_message(cause), "type": error}]},
-                status_code=422,
-            )
-        if fault == "outage":
-            log.error("database unavailable", extra={"error": error})
-            return _unavailable("database unavailable, try again")
-        log.error("database error", extra={"error": error}, exc_info=exc)
-        return JSONResponse({"detail": "internal error"}, status_code=500)
+    app.add_exception_handler(DBAPIError, _db_error)
+    app.add_exception_handler(PoolTimeout, _pool_exhausted)
+    app.add_exception_handler(ConnectionError, _connection_lost)
 
-    @app.exception_handler(PoolTimeout)
-    async def _pool_exhausted(_: Request, exc: PoolTimeout) -> JSONResponse:
-        log.error("database connection pool exhausted")
-        return _unavailable("server busy, try again")
 
-    @app.exception_handler(ConnectionError)
-    async def _connection_lost(_: Request, exc: ConnectionError) -> JSONResponse:
-        log.error("connection refused or lost", extra={"error": type(exc).__name__})
-        return _unavailable("a backing service is unavailable, try again")
+async def _db_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    fault = classify_db_error(exc)
+    cause = getattr(exc.orig, "__cause__", None) or exc.orig
+    error = type(cause).__name__
+    if fault == "data":
+        log.info("value refused by the database", extra={"error": error})
+        return JSONResponse(
+            {"detail": [{"loc": ["body"], "msg": _data_message(cause), "type": error}]},
+            status_code=422,
+        )
+    if fault == "outage":
+        log.error("database unavailable", extra={"error": error})
+        return _unavailable("database unavailable, try again")
+    log.error("database error", extra={"error": error}, exc_info=exc)
+    return JSONResponse({"detail": "internal error"}, status_code=500)
+
+
+async def _pool_exhausted(_: Request, exc: Exception) -> JSONResponse:
+    log.error("database connection pool exhausted")
+    return _unavailable("server busy, try again")
+
+
+async def _connection_lost(_: Request, exc: Exception) -> JSONResponse:
+    log.error("connection refused or lost", extra={"error": type(exc).__name__})
+    return _unavailable("a backing service is unavailable, try again")
 
 
 def _data_message(cause: object) -> str:
