@@ -103,7 +103,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.database_url, settings.redis_url, settings.var_dir
         )
         db = Database(
-            db_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+            db_url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout_seconds,
         )
         redis = await open_redis(redis_url)
         db.job_sender = JobQueue(redis)

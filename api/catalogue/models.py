@@ -21,6 +21,9 @@ from sqlmodel import Field, SQLModel
 from api.cooperatives.models import cooperative_fk
 from api.core.columns import created_at_field, id_field, updated_at_field
 
+# The most units one variant may hold: far beyond any cooperative's store, far inside BIGINT.
+MAX_STOCK_LEVEL = 1_000_000_000
+
 
 class Category(StrEnum):
     """Produce categories the programme reports on."""
@@ -107,6 +110,7 @@ class Variant(SQLModel, table=True):
         CheckConstraint("price_vnd >= 0", name="price_not_negative"),
         CheckConstraint("stock_reserved >= 0", name="reserved_not_negative"),
         CheckConstraint("stock_on_hand >= stock_reserved", name="stock_covers_reserved"),
+        CheckConstraint(f"stock_on_hand <= {MAX_STOCK_LEVEL}", name="stock_within_ceiling"),
         CheckConstraint(f"status IN ({_values(CatalogueStatus)})", name="status_known"),
         Index("ix_variants_product_id", "product_id"),
     )
@@ -123,11 +127,12 @@ class Variant(SQLModel, table=True):
     net_weight_g: int = Field(sa_column=Column(Integer, nullable=False))
     shipping_weight_g: int = Field(sa_column=Column(Integer, nullable=False))
     price_vnd: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # BIGINT: levels are sums of movements; the ceiling, not the column, bounds them.
     stock_on_hand: int = Field(
-        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
     )
     stock_reserved: int = Field(
-        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
     )
     status: str = Field(default=CatalogueStatus.ACTIVE.value, max_length=16)
     created_at: datetime = created_at_field()
@@ -151,8 +156,8 @@ class StockMovement(SQLModel, table=True):
     kind: str = Field(max_length=16)
     # Signed change of on-hand (received/adjusted/shipped/returned) or reserved (reserved/released).
     quantity: int
-    on_hand_after: int
-    reserved_after: int
+    on_hand_after: int = Field(sa_column=Column(BigInteger, nullable=False))
+    reserved_after: int = Field(sa_column=Column(BigInteger, nullable=False))
     reason: str = Field(default="", max_length=500)
     order_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     actor_user_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))

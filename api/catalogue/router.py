@@ -19,7 +19,7 @@ from api.catalogue.schemas import (
     VariantUpdate,
 )
 from api.core.deps import MAX_ID, CurrentActor, Id, Paging, SessionDep
-from api.core.schemas import Page
+from api.core.schemas import NO_NUL, Page
 
 router = APIRouter(prefix="/products", tags=["products"])
 
@@ -30,7 +30,7 @@ async def list_products(
     actor: CurrentActor,
     paging: Paging,
     q: Annotated[
-        str | None, Query(max_length=200, description="ignores case and diacritics")
+        str | None, Query(max_length=200, pattern=NO_NUL, description="ignores case and diacritics")
     ] = None,
     cooperative_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     category: Category | None = None,

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from api.accounts.scope import Actor
-from api.catalogue.models import MovementKind, StockMovement
+from api.catalogue.models import MAX_STOCK_LEVEL, MovementKind, StockMovement
 from api.catalogue.schemas import StockAdjustment, VariantRead
 from api.catalogue.service import get_variant_row, variant_read
 from api.core.errors import Forbidden, Unprocessable
@@ -30,6 +30,7 @@ _MOVE = text(
            AND stock_on_hand + :on_hand_delta >= stock_reserved + :reserved_delta
            AND stock_reserved + :reserved_delta >= 0
            AND stock_on_hand + :on_hand_delta >= 0
+           AND stock_on_hand + :on_hand_delta <= :ceiling
      RETURNING id, cooperative_id, stock_on_hand, stock_reserved
     )
     INSERT INTO stock_movements
@@ -72,7 +73,8 @@ async def move_stock(
     order_id: int | None = None,
     actor_user_id: int | None = None,
 ) -> StockLevels | None:
-    """Apply one movement atomically; None when it would break a stock rule (nothing changes)."""
+    """Apply one movement atomically; None when it would break a stock rule (nothing changes):
+    below zero, below what is reserved, or above `MAX_STOCK_LEVEL`."""
     on_hand_sign, reserved_sign = _DELTAS[kind]
     row = (
         await session.execute(
@@ -86,6 +88,7 @@ async def move_stock(
                 "reason": reason,
                 "order_id": order_id,
                 "actor_user_id": actor_user_id,
+                "ceiling": MAX_STOCK_LEVEL,
             },
         )
     ).first()
@@ -108,6 +111,10 @@ async def adjust_stock(
         actor_user_id=actor.user_id,
     )
     if levels is None:
+        if variant.stock_on_hand + data.quantity > MAX_STOCK_LEVEL:
+            raise Unprocessable(
+                f"stock on hand would exceed {MAX_STOCK_LEVEL} units", field="quantity"
+            )
         raise Unprocessable(
             f"stock would fall below what is reserved ({variant.stock_reserved}) or below zero",
             field="quantity",

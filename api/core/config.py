@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     db_pool_size: int = 10
     db_max_overflow: int = 10
+    # How long a request waits for a pooled connection before it answers 503 (Retry-After).
+    db_pool_timeout_seconds: float = 10.0
     max_body_bytes: int = 1_000_000
     # The server's own limits (api/core/http_server.py): request line + headers, the time for
     # them to arrive, the longest pause inside a body, and connections + requests in flight.

@@ -70,11 +70,14 @@ class PhienSession(AsyncSession):
 class Database:
     """One engine and session factory per process."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 20) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 10, max_overflow: int = 20, pool_timeout: float = 30
+    ) -> None:
         self.engine: AsyncEngine = create_async_engine(
             url,
             pool_size=pool_size,
             max_overflow=max_overflow,
+            pool_timeout=pool_timeout,
             pool_pre_ping=True,
             connect_args={
                 "server_settings": {"application_name": "phien", "timezone": "UTC"},

@@ -43,7 +43,7 @@ from api.orders.models import (
     PaymentStatus,
 )
 from api.orders.reservation import reserve_new_orders
-from api.orders.status import is_paid_stage, normalise
+from api.orders.status import is_paid_stage, move_fulfilment, normalise
 from api.shipments.outbox import write_new_shipments
 from integrations.platforms import PlatformOrder
 
@@ -136,7 +136,7 @@ def _new_order(po: PlatformOrder, connection: ChannelConnection) -> OrderDraft:
     order = OrderDraft(**order_header(po, connection))
     settle_payment(order)
     if order.status == OrderStatus.CANCELLED.value:
-        order.fulfilment_status = FulfilmentStatus.CANCELLED.value
+        move_fulfilment(order, FulfilmentStatus.CANCELLED)
     return order
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    CheckConstraint,
     Column,
     DateTime,
     ForeignKey,
@@ -56,6 +57,9 @@ class FulfilmentStatus(StrEnum):
     BACKORDERED = "backordered"
     PENDING_SHIPMENT = "pending_shipment"
     HANDED_OFF = "handed_off"
+    # The order was cancelled and the carrier asked to drop the parcel; stock stays held until
+    # the carrier confirms (it may already have the parcel).
+    CANCEL_REQUESTED = "cancel_requested"
     SHIPPED = "shipped"
     DELIVERED = "delivered"
     RETURNED = "returned"
@@ -72,6 +76,12 @@ class OrderFlag(StrEnum):
     OVER_BUYER_LIMIT = "over_buyer_limit"
 
 
+def one_of(column: str, axis: type[StrEnum]) -> CheckConstraint:
+    """A CHECK that `column` holds one of the axis's values (named `<column>_known`)."""
+    values = ", ".join(f"'{member.value}'" for member in axis)
+    return CheckConstraint(f"{column} IN ({values})", name=f"{column}_known")
+
+
 class Order(SQLModel, table=True):
     """One platform order, upserted on (platform, shop, platform order id)."""
 
@@ -82,6 +92,9 @@ class Order(SQLModel, table=True):
         Index("ix_orders_live_session_id", "live_session_id"),
         Index("ix_orders_flags", "flags", postgresql_using="gin"),
         Index("ix_orders_channel_connection_id", "channel_connection_id"),
+        one_of("status", OrderStatus),
+        one_of("payment_status", PaymentStatus),
+        one_of("fulfilment_status", FulfilmentStatus),
     )
 
     id: int | None = id_field()

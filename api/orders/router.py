@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.core.deps import MAX_ID, CurrentActor, Id, Paging, SessionDep
-from api.core.schemas import Page
+from api.core.schemas import NO_NUL, Page
 from api.orders import service
 from api.orders.models import FulfilmentStatus, OrderFlag, OrderStatus, PaymentStatus
 from api.orders.schemas import OrderDetail, OrderRead
@@ -26,7 +26,7 @@ async def list_orders(
     flag: OrderFlag | None = None,
     cooperative_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     live_session_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    platform: Annotated[str | None, Query(max_length=32)] = None,
+    platform: Annotated[str | None, Query(max_length=32, pattern=NO_NUL)] = None,
 ) -> Page[OrderRead]:
     """Orders in the caller's scope, newest first."""
     filters = {

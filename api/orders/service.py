@@ -27,11 +27,17 @@ def visible_orders(actor: Actor) -> Any:
     )
 
 
+# Who the buyer is and where they live: programme managers watch tonnage, not people. The
+# province and commune stay (reports are by place); the phone keeps a masked shape.
+_PERSONAL = ("buyer_name", "ship_street", "ship_full_address")
+
+
 def order_read(order: Order, actor: Actor) -> OrderRead:
-    """An order as this actor may see it (programme managers see no buyer phone numbers)."""
+    """An order as this actor may see it (programme managers see no buyer personal data)."""
     data = order.model_dump()
     if actor.role is Role.PROGRAM_MANAGER:
         data["buyer_phone"] = mask_phone(order.buyer_phone)
+        data.update(dict.fromkeys(_PERSONAL, ""))
     return OrderRead.model_validate(data)
 
 

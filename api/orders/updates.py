@@ -23,7 +23,7 @@ from api.orders.flags import add_flag
 from api.orders.intake import settle_payment, take_in
 from api.orders.models import FulfilmentStatus, Order, OrderFlag, OrderLine, OrderStatus
 from api.orders.reservation import release_order
-from api.orders.status import can_move, normalise
+from api.orders.status import can_move, move_fulfilment, normalise
 from api.shipments.outbox import cancel_for_order, ensure_shipment
 from integrations.platforms import PlatformOrder, PlatformWebhook
 
@@ -83,7 +83,7 @@ async def _cancel(session: AsyncSession, order: Order, source: str) -> None:
     lines = await _lines_of(session, order.id)
     if await cancel_for_order(session, order, source=source) != "refused":
         released = await release_order(session, order, lines)
-        order.fulfilment_status = FulfilmentStatus.CANCELLED.value
+        move_fulfilment(order, FulfilmentStatus.CANCELLED)
         events.record(session, order.id, "stock_released", source, units=released)
     # else: the carrier already has the parcel, so its stock is not ours to release; it comes
     # back only if the parcel is returned.

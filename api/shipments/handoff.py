@@ -19,7 +19,8 @@ from sqlmodel import col
 from api.catalogue.models import Variant
 from api.cooperatives.models import Cooperative
 from api.orders import events
-from api.orders.models import Order, OrderLine
+from api.orders.models import FulfilmentStatus, Order, OrderLine
+from api.orders.status import fulfilment_sources
 from api.shipments.booking import LineToShip
 from api.shipments.models import Shipment
 from api.shipments.outbox import (
@@ -107,8 +108,10 @@ def _service_of(booking: Booking, configured: str | None) -> str | None:
     return configured
 
 
-# One round trip: the shipment is booked, the order handed off (only from pending_shipment: a
-# cancellation that got there first wins) and the order's trail says so.
+# One round trip: the shipment is booked, the order handed off (only from where the fulfilment
+# rule allows it, pending_shipment: a cancellation that got there first wins) and the order's
+# trail says so.
+_HANDOFF_FROM = fulfilment_sources(FulfilmentStatus.HANDED_OFF)
 _RECORD_BOOKING = text(
     """
     WITH s AS (
@@ -120,7 +123,8 @@ _RECORD_BOOKING = text(
         RETURNING order_id
     ), o AS (
         UPDATE orders SET fulfilment_status = 'handed_off', updated_at = now()
-        WHERE id IN (SELECT order_id FROM s) AND fulfilment_status = 'pending_shipment'
+        WHERE id IN (SELECT order_id FROM s)
+          AND fulfilment_status = ANY(CAST(:handoff_from AS text[]))
     )
     INSERT INTO order_events (order_id, kind, source, detail)
     SELECT order_id, 'handed_off', 'handoff', CAST(:detail AS jsonb) FROM s
@@ -149,6 +153,7 @@ async def record_booking(
             "sort_code": booking.sort_code,
             "service": _service_of(booking, service),
             "detail": orjson.dumps(detail).decode(),
+            "handoff_from": _HANDOFF_FROM,
         },
     )
 

@@ -28,6 +28,7 @@ from api.orders import events
 from api.orders.drafts import LineDraft, OrderDraft
 from api.orders.events import EventBatch
 from api.orders.models import FulfilmentStatus, Order, OrderFlag, OrderLine, OrderStatus
+from api.orders.status import fulfilment_sources, move_fulfilment
 from api.shipments.models import Shipment
 
 SHIPPABLE = frozenset(
@@ -190,7 +191,7 @@ async def ensure_shipment(
     if shipment is None:
         return None
     assert shipment.id is not None
-    order.fulfilment_status = FulfilmentStatus.PENDING_SHIPMENT.value
+    move_fulfilment(order, FulfilmentStatus.PENDING_SHIPMENT)
     events.record(
         session, order.id, "shipment_created", source,
         shipment_id=shipment.id, carrier=carrier, reference=shipment.reference,
@@ -255,7 +256,7 @@ async def write_new_shipments(
     written: list[int] = []
     for row in await session.execute(_INSERT_MANY, column_lists(values, list(_SHIPMENT_COLUMNS))):
         order, weight = by_id[row.order_id]
-        order.fulfilment_status = FulfilmentStatus.PENDING_SHIPMENT.value
+        move_fulfilment(order, FulfilmentStatus.PENDING_SHIPMENT)
         trail.add(
             row.order_id, "shipment_created", shipment_id=row.id, carrier=row.carrier,
             reference=row.reference, weight_g=weight,
@@ -269,10 +270,14 @@ async def write_new_shipments(
 async def set_fulfilment(
     session: AsyncSession, order_id: int, to: FulfilmentStatus, *, only_from: tuple[str, ...]
 ) -> bool:
-    """Move the order's fulfilment status if it is still in one of `only_from` (one statement)."""
+    """Move the order's fulfilment status if it is still in one of `only_from` and the one
+    fulfilment rule allows the move (one statement)."""
     moved = await session.execute(
         update(Order)
-        .where(col(Order.id) == order_id, col(Order.fulfilment_status).in_(only_from))
+        .where(
+            col(Order.id) == order_id,
+            col(Order.fulfilment_status).in_(fulfilment_sources(to, among=only_from)),
+        )
         .values(fulfilment_status=to.value)
         .returning(col(Order.id))
     )

@@ -34,6 +34,7 @@ from api.orders.models import (
     PaymentStatus,
 )
 from api.orders.reservation import release_order
+from api.orders.status import move_fulfilment
 from api.shipments.models import Shipment, ShipmentEvent
 from integrations.carriers.base import (
     ShipmentStatus,
@@ -69,11 +70,6 @@ LEFT_THE_STORE = frozenset(
     }
 )
 # The fulfilment axis only moves forward under carrier events; delivered and returned are ends.
-_FULFILMENT_RANK = {
-    FulfilmentStatus.SHIPPED.value: 1,
-    FulfilmentStatus.DELIVERED.value: 2,
-    FulfilmentStatus.RETURNED.value: 2,
-}
 _COD_OPEN = frozenset({PaymentStatus.PENDING.value, PaymentStatus.COD_PENDING.value})
 
 
@@ -153,8 +149,7 @@ def _adopt(session: AsyncSession, order: Order, shipment: Shipment, update: Trac
         session, order.id, "waybill_adopted", source_of(update),
         shipment_id=shipment.id, waybill=update.waybill, status=shipment.status,
     )  # fmt: skip
-    if order.fulfilment_status == FulfilmentStatus.PENDING_SHIPMENT.value:
-        _set_fulfilment(session, order, FulfilmentStatus.HANDED_OFF, source_of(update))
+    _set_fulfilment(session, order, FulfilmentStatus.HANDED_OFF, source_of(update))
 
 
 def _judge(shipment: Shipment, update: TrackingUpdate, last_at: datetime | None) -> Outcome:
@@ -248,13 +243,13 @@ async def _effects(
     status = update.status
     if status in LEFT_THE_STORE:
         await _ship_reserved(session, order, update)
-        _advance_fulfilment(session, order, FulfilmentStatus.SHIPPED, update)
+        _set_fulfilment(session, order, FulfilmentStatus.SHIPPED, source_of(update))
     if status is ShipmentStatus.DELIVERED:
-        _advance_fulfilment(session, order, FulfilmentStatus.DELIVERED, update)
+        _set_fulfilment(session, order, FulfilmentStatus.DELIVERED, source_of(update))
         _record_cod(session, order, shipment, update)
     elif status is ShipmentStatus.RETURNED:
         await _take_back(session, order, update)
-        _advance_fulfilment(session, order, FulfilmentStatus.RETURNED, update)
+        _set_fulfilment(session, order, FulfilmentStatus.RETURNED, source_of(update))
     elif status is ShipmentStatus.CANCELLED:
         await _on_cancelled(session, order, update)
 
@@ -347,11 +342,9 @@ async def _on_cancelled(session: AsyncSession, order: Order, update: TrackingUpd
             events.record(session, order.id, "stock_released", source, units=released)
         return
     lines = await _lines_of(session, order.id)
-    if any(line.reserved_quantity > 0 for line in lines) and order.fulfilment_status in (
-        FulfilmentStatus.PENDING_SHIPMENT.value,
-        FulfilmentStatus.HANDED_OFF.value,
-    ):
-        # The order still wants its goods; a new booking can take the same reservation.
+    if any(line.reserved_quantity > 0 for line in lines):
+        # The order still wants its goods; a new booking can take the same reservation (the
+        # fulfilment rule moves it back to reserved only from a shipment stage).
         _set_fulfilment(session, order, FulfilmentStatus.RESERVED, source)
 
 
@@ -374,19 +367,14 @@ def _record_cod(
     )  # fmt: skip
 
 
-def _advance_fulfilment(
-    session: AsyncSession, order: Order, target: FulfilmentStatus, update: TrackingUpdate
-) -> None:
-    if _FULFILMENT_RANK.get(order.fulfilment_status, 0) < _FULFILMENT_RANK[target.value]:
-        _set_fulfilment(session, order, target, source_of(update))
-
-
 def _set_fulfilment(
     session: AsyncSession, order: Order, target: FulfilmentStatus, source: str
 ) -> None:
+    """Move fulfilment by the one rule (`status.move_fulfilment`); a refused move is a no-op."""
     assert order.id is not None
-    previous = order.fulfilment_status
-    order.fulfilment_status = target.value
+    previous = move_fulfilment(order, target)
+    if previous is None:
+        return
     events.record(
         session, order.id, "fulfilment_changed", source, **{"from": previous, "to": target.value}
     )

@@ -37,7 +37,7 @@ def verify_push(
     """True when `Authorization` signs these exact bytes for the configured callback URL."""
     if not authorization_header:
         return False
-    received = authorization_header.strip().encode("utf-8", "replace")
+    received = authorization_header.strip().encode(errors="replace")
     matches = [
         # Every candidate is compared (no short-circuit) so timing does not reveal which one.
         hmac.compare_digest(push_signature(partner_key, url, raw_body).encode(), received)

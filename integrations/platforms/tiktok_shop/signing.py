@@ -23,7 +23,7 @@ def verify_webhook(
     if not authorization_header:
         return False
     expected = webhook_signature(app_key, app_secret, raw_body).encode()
-    received = authorization_header.strip().encode("utf-8", "replace")
+    received = authorization_header.strip().encode(errors="replace")
     # Constant time: a byte-by-byte early exit would let a sender guess the digest.
     return hmac.compare_digest(expected, received)
 

@@ -137,8 +137,9 @@ async def test_per_buyer_limit_is_flagged(
     assert third.flags == ["over_buyer_limit"]
     assert at_once.flags == ["over_buyer_limit"]
     assert [a.flags for a in anonymous] == [[], []]
-    # The limit is a flag for a person to look at; the units are still claimed.
-    assert third.offer_ids == [offer["id"]]
+    # The limit is a flag for a person to look at; until then the order holds none of the cap.
+    assert third.offer_ids == [None]
+    assert await units_claimed(db, offer["id"]) == 1 + 1 + 2 + 2 + 2
 
 
 async def test_cancelled_orders_do_not_count_towards_the_buyer_limit(

@@ -1,0 +1,5 @@
+"""The live-sessions shops fixture, reused: orders here go through the real intake."""
+
+from tests.api.live_sessions.conftest import shops
+
+__all__ = ["shops"]
