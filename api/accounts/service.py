@@ -16,6 +16,8 @@ from api.cooperatives.models import Cooperative
 from api.core.db import utcnow
 from api.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 
+EMAIL_UNAVAILABLE = "this email address cannot be used for a new account; please use another"
+
 
 async def authenticate(session: AsyncSession, token: str) -> Actor | None:
     """The actor behind a bearer token, or None if it is unknown, revoked or inactive."""
@@ -72,7 +74,9 @@ async def create_user(session: AsyncSession, actor: Actor | None, data: UserCrea
     try:
         await session.flush()
     except IntegrityError:
-        raise Conflict(f"a user with email {data.email} exists") from None
+        # The same answer wherever the address is in use: neither the address nor another
+        # cooperative is named, so a coop admin cannot probe who uses the service.
+        raise Conflict(EMAIL_UNAVAILABLE) from None
     return user
 
 
