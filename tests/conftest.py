@@ -176,6 +176,9 @@ async def api_base(
             for sim, path in ((tiktok_sim, "tiktok-shop"), (shopee_sim, "shopee")):
                 hook = {"webhook_url": f"{base}/webhooks/{path}"}
                 (await http.patch(f"{sim}/_sim/config", json=hook)).raise_for_status()
+            # The redirect URL registered for our app, as in TikTok Shop's Partner Center.
+            back = {"redirect_url": f"{base}/api/v1/channel-connections/oauth/tiktok_shop/callback"}
+            (await http.patch(f"{tiktok_sim}/_sim/app", json=back)).raise_for_status()
         yield base
 
 

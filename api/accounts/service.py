@@ -38,6 +38,21 @@ async def authenticate(session: AsyncSession, token: str) -> Actor | None:
     return Actor(row.id, Role(row.role), row.cooperative_id, codes)
 
 
+async def active_actor(session: AsyncSession, user_id: int) -> Actor | None:
+    """The actor of an active user, by id (for work a person started earlier), else None."""
+    row = (
+        await session.execute(
+            select(col(User.role), col(User.cooperative_id), col(User.province_codes)).where(
+                col(User.id) == user_id, col(User.is_active).is_(True)
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    codes = tuple(row.province_codes) if row.province_codes is not None else None
+    return Actor(user_id, Role(row.role), row.cooperative_id, codes)
+
+
 def _check_may_create(actor: Actor, data: UserCreate) -> None:
     if actor.role is Role.ADMIN:
         return
