@@ -93,14 +93,21 @@ def _derive(key: bytes, purpose: str) -> bytes:
 def development_key(var_dir: Path) -> bytes:
     """The key kept in var/secrets.key, created (mode 0600) on first use."""
     path = var_dir / KEY_FILE
-    var_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        # O_EXCL: two processes starting together must not each write a key of their own.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+    if path.exists():
         return path.read_bytes().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    draft = var_dir / f".{KEY_FILE}.{os.getpid()}"
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(Fernet.generate_key())
+    try:
+        # A hard link appears whole or not at all: of two processes starting together, one
+        # key wins and the other reads it, never a half-written file.
+        os.link(draft, path)
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
     return path.read_bytes().strip()
 
 
