@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
+import httpx
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from fastapi import APIRouter, FastAPI
 
@@ -15,6 +16,7 @@ from api.accounts.router import router as users_router
 from api.catalogue.router import router as products_router
 from api.channels.router import router as channels_router
 from api.cooperatives.router import router as cooperatives_router
+from api.core import encryption
 from api.core.config import Settings, get_settings
 from api.core.db import Database
 from api.core.embedded import resolve_urls
@@ -96,6 +98,8 @@ def _document_webhooks(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application; the lifespan connects to PostgreSQL and Redis."""
     settings = settings or get_settings()
+    # Before the first request: every token read or written goes through these keys.
+    encryption.configure(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -119,9 +123,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.freeze()
         app.state.db, app.state.redis, app.state.settings = db, redis, settings
         app.state.bell, app.state.inbox = bell, InboxWriter(inbox_pool, bell)
+        # Platform calls made while a person waits (the authorisation callback).
+        app.state.platform_http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0))
         try:
             yield
         finally:
+            await app.state.platform_http.aclose()
             await bell.stop()
             await inbox_pool.close()
             await redis.aclose()

@@ -15,9 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 import redis.asyncio as aioredis
+from cryptography.fernet import Fernet
 from pydantic import SecretStr
 from sqlalchemy import text
 
+from api.core import encryption
 from api.core.config import Settings
 from api.core.db import Database
 from api.core.localdev import empty_redis_db, fresh_database, own_redis_db, server_urls
@@ -33,6 +35,8 @@ from tests.factories import World, build_world
 ROOT = Path(__file__).resolve().parents[1]
 TABLES_KEPT = {"alembic_version"}
 RUN_OWNER = f"tests-{os.getpid()}"
+# This run's own key: tokens the tests store are ciphertext under it, never under var/'s key.
+SECRETS_KEY = Fernet.generate_key().decode()
 
 
 def _base_urls() -> tuple[str, str]:
@@ -126,8 +130,9 @@ def settings(
     sim_tiktok = tiktok_shop_sim.TikTokShopSimConfig()
     sim_shopee = shopee_sim_app.ShopeeSimConfig()
     carrier = carrier_sim_config(api_port, *VIETTEL_POST_SIM)
-    return Settings(
+    settings = Settings(
         environment="test",
+        secrets_keys=SecretStr(SECRETS_KEY),
         database_url=database_url,
         redis_url=redis_url,
         max_body_bytes=200_000,
@@ -147,6 +152,9 @@ def settings(
         ghn_shop_id=carrier.shop_id,
         ghn_webhook_secret=SecretStr(GHN_SIM[1]),
     )
+    # Rows arranged straight through the `db` fixture are encrypted with the same keys.
+    encryption.configure(settings)
+    return settings
 
 
 @pytest.fixture(scope="session")
@@ -168,6 +176,9 @@ async def api_base(
             for sim, path in ((tiktok_sim, "tiktok-shop"), (shopee_sim, "shopee")):
                 hook = {"webhook_url": f"{base}/webhooks/{path}"}
                 (await http.patch(f"{sim}/_sim/config", json=hook)).raise_for_status()
+            # The redirect URL registered for our app, as in TikTok Shop's Partner Center.
+            back = {"redirect_url": f"{base}/api/v1/channel-connections/oauth/tiktok_shop/callback"}
+            (await http.patch(f"{tiktok_sim}/_sim/app", json=back)).raise_for_status()
         yield base
 
 

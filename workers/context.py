@@ -8,6 +8,7 @@ from typing import Any, TypedDict
 import httpx
 from arq.connections import ArqRedis
 
+from api.core import encryption
 from api.core.clients import CarrierClients
 from api.core.config import Settings, get_settings
 from api.core.db import Database
@@ -41,6 +42,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     settings = settings_of(ctx)
     if "settings" not in ctx:
         configure_logging(settings.log_level)
+    encryption.configure(settings)
     db_url, _ = resolve_urls(settings.database_url, settings.redis_url, settings.var_dir)
     db = Database(db_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
     ctx["queue"] = db.job_sender = JobQueue(ctx["redis"])

@@ -16,6 +16,8 @@ from api.cooperatives.models import Cooperative
 from api.core.db import utcnow
 from api.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 
+EMAIL_UNAVAILABLE = "this email address cannot be used for a new account; please use another"
+
 
 async def authenticate(session: AsyncSession, token: str) -> Actor | None:
     """The actor behind a bearer token, or None if it is unknown, revoked or inactive."""
@@ -34,6 +36,21 @@ async def authenticate(session: AsyncSession, token: str) -> Actor | None:
         return None
     codes = tuple(row.province_codes) if row.province_codes is not None else None
     return Actor(row.id, Role(row.role), row.cooperative_id, codes)
+
+
+async def active_actor(session: AsyncSession, user_id: int) -> Actor | None:
+    """The actor of an active user, by id (for work a person started earlier), else None."""
+    row = (
+        await session.execute(
+            select(col(User.role), col(User.cooperative_id), col(User.province_codes)).where(
+                col(User.id) == user_id, col(User.is_active).is_(True)
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    codes = tuple(row.province_codes) if row.province_codes is not None else None
+    return Actor(user_id, Role(row.role), row.cooperative_id, codes)
 
 
 def _check_may_create(actor: Actor, data: UserCreate) -> None:
@@ -72,7 +89,9 @@ async def create_user(session: AsyncSession, actor: Actor | None, data: UserCrea
     try:
         await session.flush()
     except IntegrityError:
-        raise Conflict(f"a user with email {data.email} exists") from None
+        # The same answer wherever the address is in use: neither the address nor another
+        # cooperative is named, so a coop admin cannot probe who uses the service.
+        raise Conflict(EMAIL_UNAVAILABLE) from None
     return user
 
 

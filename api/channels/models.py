@@ -10,6 +10,7 @@ from sqlmodel import Field, SQLModel
 
 from api.cooperatives.models import cooperative_fk
 from api.core.columns import created_at_field, id_field, updated_at_field
+from api.core.encryption import EncryptedText
 
 
 class Platform(StrEnum):
@@ -41,8 +42,9 @@ class ChannelConnection(SQLModel, table=True):
     shop_name: str = Field(default="", max_length=200)
     # TikTok: the shop_cipher most shop-scoped calls need.
     shop_cipher: str | None = Field(default=None, max_length=128)
-    access_token: str | None = Field(default=None, max_length=2048)
-    refresh_token: str | None = Field(default=None, max_length=2048)
+    # Stored as Fernet ciphertext (api/core/encryption.py); plaintext only in memory.
+    access_token: str | None = Field(default=None, sa_column=Column(EncryptedText, nullable=True))
+    refresh_token: str | None = Field(default=None, sa_column=Column(EncryptedText, nullable=True))
     access_expires_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
@@ -77,3 +79,14 @@ class SkuMapping(SQLModel, table=True):
         sa_column=Column(BigInteger, ForeignKey("variants.id", ondelete="CASCADE"), nullable=False)
     )
     created_at: datetime = created_at_field()
+
+
+class UsedOAuthState(SQLModel, table=True):
+    """The nonce of an authorisation `state` that has come back once; a second use is refused."""
+
+    __tablename__ = "used_oauth_states"
+
+    nonce: str = Field(primary_key=True, max_length=64)
+    # Past this the state is refused anyway, so the row may be purged.
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    used_at: datetime = created_at_field()

@@ -4,20 +4,27 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
-from api.channels import mapping, service
+from api.channels import authorisation, mapping, service
 from api.channels.models import Platform
+from api.channels.oauth_state import read_state, use_state
 from api.channels.schemas import (
+    AuthorisationLink,
+    AuthorisationLinkCreate,
+    AuthorisingPlatform,
     ChannelConnectionCreate,
     ChannelConnectionRead,
     ChannelConnectionUpdate,
+    ConnectedShops,
     ConnectionStatus,
     SkuMappingCreate,
     SkuMappingRead,
     UnmappedSku,
 )
+from api.core.db import utcnow
 from api.core.deps import MAX_ID, CurrentActor, Id, Paging, SessionDep
+from api.core.encryption import current_keyring
 from api.core.schemas import Page
 
 router = APIRouter(prefix="/channel-connections", tags=["channel connections"])
@@ -49,10 +56,60 @@ async def list_connections(
 async def create_connection(
     session: SessionDep, actor: CurrentActor, body: ChannelConnectionCreate
 ) -> ChannelConnectionRead:
-    """Connect a shop; tokens are stored, never returned."""
+    """Admins only: connect a shop by typing its ids and tokens (stored, never returned)."""
     connection = await service.create_connection(session, actor, body)
     await session.commit()
     return connection
+
+
+@router.post(
+    "/oauth/{platform}/authorization-links",
+    response_model=AuthorisationLink,
+    status_code=status.HTTP_201_CREATED,
+)
+async def create_authorisation_link(
+    platform: AuthorisingPlatform,
+    body: AuthorisationLinkCreate,
+    request: Request,
+    session: SessionDep,
+    actor: CurrentActor,
+) -> AuthorisationLink:
+    """A link for the shop's owner: they authorise Phiên on the platform, which sends them back."""
+    settings = request.app.state.settings
+    return await authorisation.authorisation_link(
+        session,
+        actor,
+        settings,
+        request.app.state.platform_http,
+        platform=platform,
+        cooperative_id=body.cooperative_id,
+        redirect_url=authorisation.callback_url(settings, str(request.base_url), platform.value),
+        now=utcnow(),
+    )
+
+
+@router.get("/oauth/{platform}/callback", response_model=ConnectedShops)
+async def authorisation_callback(
+    platform: AuthorisingPlatform,
+    request: Request,
+    session: SessionDep,
+    code: Annotated[str, Query(min_length=1, max_length=512)],
+    state: Annotated[str, Query(min_length=1, max_length=1024)],
+    shop_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> ConnectedShops:
+    """Where the platform sends the owner back (no bearer token: the signed state is the proof)."""
+    now = utcnow()
+    checked = read_state(current_keyring(), state, platform.value, now)
+    await authorisation.check_authoriser(session, checked)
+    await use_state(session, checked, now)
+    # Committed before the platform call: a state works once, even if the exchange fails.
+    await session.commit()
+    grant = await authorisation.exchange_code(
+        request.app.state.settings, request.app.state.platform_http, platform, code, shop_id
+    )
+    items = await authorisation.connect_shops(session, checked, grant)
+    await session.commit()
+    return ConnectedShops(items=items)
 
 
 @router.get("/{connection_id}", response_model=ChannelConnectionRead)
@@ -67,7 +124,7 @@ async def read_connection(
 async def update_connection(
     connection_id: Id, session: SessionDep, actor: CurrentActor, body: ChannelConnectionUpdate
 ) -> ChannelConnectionRead:
-    """Rotate tokens, rename, or set status active/disabled."""
+    """Rename or set status active/disabled; admins may also type new tokens or a shop cipher."""
     connection = await service.update_connection(session, actor, connection_id, body)
     await session.commit()
     return connection

@@ -91,6 +91,34 @@ class ChannelConnectionRead(Output):
     updated_at: datetime
 
 
+class AuthorisingPlatform(StrEnum):
+    """Platforms whose shops connect through the platform's own authorisation."""
+
+    TIKTOK_SHOP = "tiktok_shop"
+    SHOPEE = "shopee"
+
+
+class AuthorisationLinkCreate(Input):
+    """Which cooperative the shop will be connected to."""
+
+    cooperative_id: int = Field(ge=1, le=BIGINT_MAX)
+
+
+class AuthorisationLink(Output):
+    """Where the shop's owner goes to authorise Phiên, and until when the link works."""
+
+    authorization_url: str
+    expires_at: datetime
+    # Where the platform sends the owner back (TikTok Shop: register it for the app).
+    redirect_url: str
+
+
+class ConnectedShops(Output):
+    """The connections an authorisation created or refreshed."""
+
+    items: list[ChannelConnectionRead]
+
+
 class SkuMappingCreate(Input):
     """Say which of our variants a platform SKU stands for."""
 

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from api.accounts.models import Role
 from api.accounts.scope import Actor
 from api.channels.models import ChannelConnection
 from api.channels.schemas import (
@@ -24,6 +25,15 @@ from api.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 
 # Never copied into a response: `connection_read` drops them and reports booleans instead.
 SECRET_COLUMNS = frozenset({"access_token", "refresh_token"})
+# What only the platform's authorisation sets for people who are not admins.
+TYPED_BY_ADMINS = frozenset(
+    {"access_token", "refresh_token", "access_expires_at", "refresh_expires_at", "shop_cipher"}
+)
+ADMINS_TYPE_SHOPS = (
+    "shops are connected through the platform's own authorisation "
+    "(POST /api/v1/channel-connections/oauth/{platform}/authorization-links); "
+    "only admins type shop ids and tokens"
+)
 
 
 def connection_read(connection: ChannelConnection) -> ChannelConnectionRead:
@@ -71,7 +81,7 @@ def next_status(current: str, requested: str | None, tokens_rotated: bool) -> st
     if requested == ConnectionStatus.ACTIVE:
         if current == ConnectionStatus.REAUTH_REQUIRED and not tokens_rotated:
             raise Unprocessable(
-                "the platform refused this shop's tokens: send new tokens to reactivate it",
+                "the platform refused this shop's tokens: authorise the shop again to resume it",
                 field="status",
             )
         return ConnectionStatus.ACTIVE.value
@@ -104,8 +114,10 @@ def token_changes(data: TokenFields) -> dict[str, Any]:
 async def create_connection(
     session: AsyncSession, actor: Actor, data: ChannelConnectionCreate
 ) -> ChannelConnectionRead:
-    """Connect a cooperative's shop; the same (platform, shop_id) twice is a Conflict."""
+    """Admins connect a shop by its typed ids; the same (platform, shop_id) twice is a Conflict."""
     await require_manager(session, actor, data.cooperative_id)
+    if actor.role is not Role.ADMIN:
+        raise Forbidden(ADMINS_TYPE_SHOPS)
     connection = ChannelConnection(
         cooperative_id=data.cooperative_id,
         platform=data.platform.value,
@@ -163,6 +175,8 @@ async def update_connection(
     connection = await get_connection_row(session, actor, connection_id, for_update=True)
     await require_manager(session, actor, connection.cooperative_id)
     sent = data.model_fields_set
+    if actor.role is not Role.ADMIN and sent & TYPED_BY_ADMINS:
+        raise Forbidden(ADMINS_TYPE_SHOPS)
     if "shop_name" in sent and data.shop_name is not None:
         connection.shop_name = data.shop_name
     if "shop_cipher" in sent:

@@ -6,7 +6,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from cryptography.fernet import Fernet
+from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev", "placeholder"})
@@ -21,6 +22,18 @@ SECRET_FIELDS = (
     "stripe_api_key",
     "stripe_webhook_secret",
 )
+
+
+def parse_fernet_keys(value: str) -> list[bytes]:
+    """The Fernet keys of a comma-separated SECRETS_KEYS value (ValueError for a bad one)."""
+    keys = [part.strip().encode() for part in value.split(",") if part.strip()]
+    for number, key in enumerate(keys, 1):
+        try:
+            Fernet(key)
+        except ValueError:
+            # The key itself stays out of the message: it would land in a log.
+            raise ValueError(f"SECRETS_KEYS entry {number} is not a Fernet key") from None
+    return keys
 
 
 class Settings(BaseSettings):
@@ -57,9 +70,18 @@ class Settings(BaseSettings):
     shopee_api_base: str = "https://partner.shopeemobile.com"
     shopee_partner_id: int = 0
     shopee_partner_key: SecretStr = SecretStr("")
-    # The push URL exactly as configured in Shopee's console (it is part of the signed text);
-    # unset means "the URL the request arrived on", which is right without a rewriting proxy.
+    # The push URL exactly as configured in Shopee's console (it is part of the signed text).
+    # Required in production; elsewhere unset means "the URL the request arrived on".
     shopee_callback_url: str | None = None
+    # Fernet keys for the secrets the database keeps, comma-separated, newest first (see
+    # api/core/encryption.py). Required in production; elsewhere a key under var/ is used.
+    secrets_keys: SecretStr = SecretStr("")
+    # Where people and platforms reach this service (https://phien.example.vn): the platforms'
+    # authorisation redirects come back here. Required in production; elsewhere unset means
+    # "the URL the request arrived on".
+    public_base_url: str | None = None
+    # How long an authorisation link (its signed `state`) stays usable.
+    oauth_state_ttl_seconds: int = 600
     viettel_post_api_base: str = "https://partner.viettelpost.vn"
     viettel_post_username: str = ""
     viettel_post_password: SecretStr = SecretStr("")
@@ -93,6 +115,12 @@ class Settings(BaseSettings):
             base = 9100 + 10 * (self.port % 100)
         return base + offset
 
+    @field_validator("secrets_keys")
+    @classmethod
+    def _keys_are_fernet_keys(cls, value: SecretStr) -> SecretStr:
+        parse_fernet_keys(value.get_secret_value())
+        return value
+
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Settings:
         if self.environment != "production":
@@ -110,6 +138,20 @@ class Settings(BaseSettings):
             raise ValueError(
                 "production needs DATABASE_URL and REDIS_URL; embedded servers are for dev"
             )
+        # Never derived from a request's Host header in production: a forged Host would
+        # otherwise choose the URL a Shopee signature is checked against, or where a
+        # platform sends a seller back with an authorisation code.
+        missing = [
+            name
+            for name, value in (
+                ("SECRETS_KEYS", self.secrets_keys.get_secret_value().strip()),
+                ("SHOPEE_CALLBACK_URL", self.shopee_callback_url),
+                ("PUBLIC_BASE_URL", self.public_base_url),
+            )
+            if not value
+        ]
+        if missing:
+            raise ValueError("production needs " + ", ".join(missing))
         return self
 
 

@@ -34,3 +34,19 @@ class Unprocessable(Exception):
         super().__init__(reason)
         self.reason = reason
         self.field = field
+
+
+class BadRequest(Exception):
+    """The request cannot be acted on as sent (a forged, expired or used authorisation state)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Unavailable(Exception):
+    """An outside service did not answer, or is not configured here: try again later."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -2,7 +2,7 @@
 
 from api.accounts.models import ApiToken, User
 from api.catalogue.models import Product, StockMovement, Variant
-from api.channels.models import ChannelConnection, SkuMapping
+from api.channels.models import ChannelConnection, SkuMapping, UsedOAuthState
 from api.cooperatives.models import Cooperative
 from api.core.db import metadata
 from api.live_sessions.models import LiveOffer, LiveSession
@@ -25,6 +25,7 @@ __all__ = [
     "ShipmentEvent",
     "SkuMapping",
     "StockMovement",
+    "UsedOAuthState",
     "User",
     "Variant",
     "metadata",

@@ -84,9 +84,17 @@ async def shopee_webhook(ctx: WebhookContext, request: WebhookRequest) -> tuple[
     """Shopee push: HMAC-SHA256(partner_key, callback URL + '|' + raw body) in `Authorization`."""
     settings = ctx.settings
     key = settings.shopee_partner_key.get_secret_value()
-    callback_url = settings.shopee_callback_url or request.url
-    if not key or not shopee.verify_push(
-        key, callback_url, request.body, request.headers.get("authorization", "")
+    callback_url = settings.shopee_callback_url
+    if callback_url is None and settings.environment != "production":
+        # Development only: production requires SHOPEE_CALLBACK_URL (the settings refuse to
+        # start without it), because the request URL carries the sender's Host header.
+        callback_url = request.url
+    if (
+        not key
+        or not callback_url
+        or not shopee.verify_push(
+            key, callback_url, request.body, request.headers.get("authorization", "")
+        )
     ):
         log.warning("shopee push rejected: bad signature", extra={"callback_url": callback_url})
         return BAD_SIGNATURE

@@ -3,6 +3,7 @@
 from integrations.platforms.types import (
     SHOPEE,
     TIKTOK_SHOP,
+    AuthorizedShop,
     PlatformAddress,
     PlatformAuthError,
     PlatformError,
@@ -18,6 +19,7 @@ from integrations.platforms.types import (
 __all__ = [
     "SHOPEE",
     "TIKTOK_SHOP",
+    "AuthorizedShop",
     "PlatformAddress",
     "PlatformAuthError",
     "PlatformError",

@@ -84,6 +84,18 @@ class TokenPair:
     refresh_expires_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class AuthorizedShop:
+    """A shop the platform says a seller's authorisation covers (not what a person typed)."""
+
+    platform: str
+    shop_id: str
+    name: str
+    # TikTok: the shop_cipher that shop-scoped calls take; None on Shopee.
+    cipher: str | None = None
+    region: str = ""
+
+
 def mask_phone(phone: str) -> str:
     """Hide all but the last three characters of a phone number."""
     if len(phone) <= 3:

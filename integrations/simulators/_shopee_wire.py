@@ -1,11 +1,49 @@
-"""Shopee wire format of simulated orders (get_order_detail objects, amounts as floats)."""
+"""Shopee wire format: envelopes and signatures as the simulator computes them, and simulated
+orders as get_order_detail objects (amounts as floats)."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import secrets
 from typing import Any
 
+import orjson
+from fastapi import Response
+
 from integrations.simulators._sim_models import SimLine, SimOrder
+
+# Error names and messages come from Shopee's API schemas; their HTTP statuses are UNCONFIRMED.
+_HTTP_STATUS = {"error_param": 400, "error_server": 500, "error_rate_limit": 429}
+
+
+def json_body(raw: bytes) -> dict[str, Any]:
+    """A JSON object body, or {} for anything else."""
+    try:
+        body = orjson.loads(raw) if raw else {}
+    except orjson.JSONDecodeError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def ok(response: dict[str, Any] | None) -> Response:
+    """A successful v2 answer, the payload under `response`."""
+    body: dict[str, Any] = {"error": "", "message": "", "request_id": secrets.token_hex(16)}
+    if response is not None:
+        body["response"] = response
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+def error(name: str, message: str, status_code: int | None = None) -> Response:
+    """A v2 error envelope `{error, message, request_id}`."""
+    body = {"error": name, "message": message, "request_id": secrets.token_hex(16)}
+    code = status_code or _HTTP_STATUS.get(name, 400)
+    return Response(orjson.dumps(body), status_code=code, media_type="application/json")
+
+
+def hmac_hex(key: str, message: bytes) -> str:
+    """Hex HMAC-SHA256."""
+    return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
 
 
 def render_order(order: SimOrder, optional: set[str]) -> dict[str, Any]:

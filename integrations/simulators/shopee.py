@@ -1,4 +1,4 @@
-"""Shopee Open Platform v2 simulator: order APIs, lost pushes, token refresh and signed pushes.
+"""Shopee Open Platform v2 simulator: orders, lost pushes, shop authorisation, signed pushes.
 
 Speaks the wire protocol of reference/platforms.md §2. Signatures are recomputed here,
 independently of `integrations.platforms`, so a bug shared by signer and verifier shows up.
@@ -9,7 +9,6 @@ Platform SKU ids are "item_id:model_id" (what the Phiên parser produces).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import time
@@ -21,7 +20,8 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request, Response
 
-from integrations.simulators._shopee_wire import render_order
+from integrations.simulators._shopee_auth import AuthPartner, ShopTokens, build_auth_router
+from integrations.simulators._shopee_wire import error, hmac_hex, json_body, ok, render_order
 from integrations.simulators._sim_core import Faults, SimCore, build_control_router
 from integrations.simulators._sim_models import SimOrder
 from integrations.simulators._webhook_pusher import Push, PushPolicy, WebhookPusher
@@ -52,7 +52,6 @@ STATUSES = frozenset(
     }
 )
 VERIFY_INFO = "This is a Verification message.Please respond in the certain format."
-_HTTP_STATUS = {"error_param": 400, "error_server": 500, "error_rate_limit": 429}
 
 
 @dataclass
@@ -63,6 +62,7 @@ class ShopeeSimConfig:
     # Well-known simulator credentials, never real ones: the simulator only listens on loopback.
     partner_key: str = "sim_partner_key"
     shop_ids: tuple[int, ...] = (DEFAULT_SHOP_ID,)
+    shop_names: dict[int, str] = field(default_factory=lambda: {DEFAULT_SHOP_ID: "Trà Shan Tuyết"})
     access_token: str = "sim_access_token"  # noqa: S105
     refresh_token: str = "sim_refresh_token"  # noqa: S105
     webhook_url: str | None = None
@@ -78,8 +78,7 @@ class ShopeeSimConfig:
 
 @dataclass
 class _State:
-    access: set[str]
-    refresh: set[str]
+    tokens: ShopTokens
     lost: list[dict[str, Any]] = field(default_factory=list)
     lost_seq: int = 176600
 
@@ -120,13 +119,13 @@ class _ShopeePlatform:
 
     def error_response(self, status_code: int) -> Response:
         if status_code == 429:
-            return _error("error_rate_limit", "Too many requests. Please try again later.", 429)
-        return _error("error_server", "Something wrong. Please try later.", status_code)
+            return error("error_rate_limit", "Too many requests. Please try again later.", 429)
+        return error("error_server", "Something wrong. Please try later.", status_code)
 
 
 def signed_push(partner_key: str, url: str, body: bytes, label: str) -> Push:
     """A push signed over callback URL + "|" + body, the way Shopee signs it."""
-    signature = _hmac_hex(partner_key, url.encode() + b"|" + body)
+    signature = hmac_hex(partner_key, url.encode() + b"|" + body)
     headers = {"Authorization": signature, "Content-Type": "application/json"}
     return Push(url=url, body=body, headers=headers, label=label)
 
@@ -134,7 +133,10 @@ def signed_push(partner_key: str, url: str, body: bytes, label: str) -> Push:
 def create_app(config: ShopeeSimConfig | None = None) -> FastAPI:
     """A FastAPI app that plays the Shopee Open Platform v2."""
     cfg = replace(config) if config is not None else ShopeeSimConfig()
-    state = _State({cfg.access_token}, {cfg.refresh_token})
+    # The configured tokens act for every shop; tokens from a seller's consent, for theirs.
+    state = _State(ShopTokens({cfg.access_token: None}, {cfg.refresh_token: None}))
+    names = {shop: cfg.shop_names.get(shop, f"Shopee shop {shop}") for shop in cfg.shop_ids}
+    partner = AuthPartner(cfg.partner_id, cfg.partner_key, names, cfg.timestamp_tolerance_s)
     policy = PushPolicy(cfg.push_retry, cfg.push_backoff_s, cfg.push_timeout_s)
     pusher = WebhookPusher(
         policy, concurrency=cfg.push_concurrency, on_gave_up=lambda p: _record_lost(state, p)
@@ -153,6 +155,14 @@ def create_app(config: ShopeeSimConfig | None = None) -> FastAPI:
     app = FastAPI(title="Shopee Open Platform simulator", lifespan=lifespan)
     app.state.sim = core
     app.include_router(build_control_router(core))
+    app.include_router(
+        build_auth_router(
+            partner,
+            state.tokens,
+            lambda request, shop_level: _check(request, cfg, state, shop_level=shop_level),
+            core.inject_fault,
+        )
+    )
 
     @app.get(ORDER_DETAIL_PATH)
     async def get_order_detail(request: Request) -> Response:
@@ -161,11 +171,11 @@ def create_app(config: ShopeeSimConfig | None = None) -> FastAPI:
             return checked
         sns = [sn for sn in request.query_params.get("order_sn_list", "").split(",") if sn]
         if not 1 <= len(sns) <= 50:
-            return _error("error_param", "Wrong parameters, detail: order_sn_list limit [1,50].")
+            return error("error_param", "Wrong parameters, detail: order_sn_list limit [1,50].")
         wanted = set(request.query_params.get("response_optional_fields", "").split(","))
         found = [core.orders.get(sn) for sn in sns]
         orders = [render_order(o, wanted) for o in found if o and o.shop_id == str(checked)]
-        return _ok({"order_list": orders})
+        return ok({"order_list": orders})
 
     @app.get(ORDER_LIST_PATH)
     async def get_order_list(request: Request) -> Response:
@@ -180,7 +190,7 @@ def create_app(config: ShopeeSimConfig | None = None) -> FastAPI:
         if isinstance(checked, Response):
             return checked
         page = state.lost[:100]
-        return _ok(
+        return ok(
             {
                 "push_message_list": [{k: v for k, v in m.items() if k != "id"} for m in page],
                 "has_next_page": len(state.lost) > 100,
@@ -193,18 +203,18 @@ def create_app(config: ShopeeSimConfig | None = None) -> FastAPI:
         checked = await core.inject_fault() or _check(request, cfg, state, shop_level=False)
         if isinstance(checked, Response):
             return checked
-        last = _json_body(await request.body()).get("last_message_id")
+        last = json_body(await request.body()).get("last_message_id")
         if not isinstance(last, int):
-            return _error("error_param", "Wrong parameters, detail: last_message_id is required.")
+            return error("error_param", "Wrong parameters, detail: last_message_id is required.")
         state.lost = [m for m in state.lost if m["id"] > last]
-        return _ok(None)
+        return ok(None)
 
     @app.post(REFRESH_PATH)
     async def refresh_access_token(request: Request) -> Response:
         checked = await core.inject_fault() or _check(request, cfg, state, shop_level=False)
         if isinstance(checked, Response):
             return checked
-        return _refresh(_json_body(await request.body()), cfg, state)
+        return _refresh(json_body(await request.body()), cfg, state)
 
     @app.post("/_sim/verification-push")
     async def verification_push() -> dict[str, object]:
@@ -223,26 +233,28 @@ def _check(
     """Common parameter and signature checks; the shop id (0 for public calls) or an error."""
     query = request.query_params
     if query.get("partner_id") != str(cfg.partner_id):
-        return _error("error_param", "Invalid partner_id.")
+        return error("error_param", "Invalid partner_id.")
     timestamp = query.get("timestamp", "")
     if not timestamp.isdigit():
-        return _error("error_param", "Invalid timestamp")
+        return error("error_param", "Invalid timestamp")
     if abs(int(time.time()) - int(timestamp)) > cfg.timestamp_tolerance_s:
-        return _error("error_param", "Timestamp is expired.")
+        return error("error_param", "Timestamp is expired.")
     base = f"{cfg.partner_id}{request.url.path}{timestamp}"
     if shop_level:
         if "access_token" not in query:
-            return _error("error_param", "There is no access_token in query.")
+            return error("error_param", "There is no access_token in query.")
         base += query["access_token"] + query.get("shop_id", "")
-    if not hmac.compare_digest(_hmac_hex(cfg.partner_key, base.encode()), query.get("sign", "")):
-        return _error("error_sign", "Wrong sign.", 403)
+    if not hmac.compare_digest(hmac_hex(cfg.partner_key, base.encode()), query.get("sign", "")):
+        return error("error_sign", "Wrong sign.", 403)
     if not shop_level:
         return 0
-    if query["access_token"] not in state.access:
-        return _error("error_auth", "Invalid access_token.", 403)
+    if query["access_token"] not in state.tokens.access:
+        return error("error_auth", "Invalid access_token.", 403)
     shop_id = query.get("shop_id", "")
     if not shop_id.isdigit() or int(shop_id) not in cfg.shop_ids:
-        return _error("error_shop", "shopid is invalid", 403)
+        return error("error_shop", "shopid is invalid", 403)
+    if not state.tokens.covers(query["access_token"], int(shop_id)):
+        return error("error_auth", "Invalid partner_id or shopid.", 403)
     return int(shop_id)
 
 
@@ -252,15 +264,15 @@ def _order_list(core: SimCore, shop_id: str, request: Request) -> Response:
     numbers = [query.get(k, "") for k in ("time_from", "time_to", "page_size")]
     cursor = query.get("cursor", "") or "0"
     if field_name not in ("create_time", "update_time") or not all(n.isdigit() for n in numbers):
-        return _error("error_param", "Wrong parameters, detail: time range or page_size.")
+        return error("error_param", "Wrong parameters, detail: time range or page_size.")
     time_from, time_to, page_size = (int(n) for n in numbers)
     if time_from > time_to or time_to - time_from > 15 * 86400:
-        return _error(
+        return error(
             "order.order_list_invalid_time",
             "Start time must be earlier than end time and diff in 15days.",
         )
     if not 1 <= page_size <= 100 or not cursor.isdigit():
-        return _error("error_param", "Wrong parameters, detail: page_size or cursor.")
+        return error("error_param", "Wrong parameters, detail: page_size or cursor.")
     status = query.get("order_status")
     matched = sorted(
         (
@@ -281,21 +293,19 @@ def _order_list(core: SimCore, shop_id: str, request: Request) -> Response:
         for o in page
     ]
     next_cursor = str(offset + len(page)) if more else ""
-    return _ok({"more": more, "next_cursor": next_cursor, "order_list": entries})
+    return ok({"more": more, "next_cursor": next_cursor, "order_list": entries})
 
 
 def _refresh(body: dict[str, Any], cfg: ShopeeSimConfig, state: _State) -> Response:
     if body.get("partner_id") != cfg.partner_id:
-        return _error("error_param", "Invalid partner_id.")
+        return error("error_param", "Invalid partner_id.")
     if body.get("shop_id") not in cfg.shop_ids:
-        return _error("error_param", "Wrong parameters, detail: shop_id is invalid.")
-    old = body.get("refresh_token")
-    if old not in state.refresh:
-        return _error("error_auth", "Invalid refresh_token.", 403)
-    state.refresh.discard(str(old))  # single use: the old refresh token dies now
-    access, refresh = secrets.token_hex(16), secrets.token_hex(16)
-    state.access.add(access)
-    state.refresh.add(refresh)
+        return error("error_param", "Wrong parameters, detail: shop_id is invalid.")
+    old = str(body.get("refresh_token"))
+    if old not in state.tokens.refresh or state.tokens.refresh[old] not in (None, body["shop_id"]):
+        return error("error_auth", "Invalid refresh_token.", 403)
+    del state.tokens.refresh[old]  # single use: the old refresh token dies now
+    access, refresh = state.tokens.issue(body["shop_id"])
     payload = {
         "error": "",
         "message": "",
@@ -311,37 +321,12 @@ def _refresh(body: dict[str, Any], cfg: ShopeeSimConfig, state: _State) -> Respo
 
 def _record_lost(state: _State, push: Push) -> None:
     # Shopee keeps undelivered pushes for 3 days for get_lost_push_message (§2.1).
-    body = _json_body(push.body)
+    body = json_body(push.body)
     state.lost_seq += 1
     entry = {"id": state.lost_seq, "code": body.get("code"), "timestamp": body.get("timestamp")}
     if "shop_id" in body:
         entry["shop_id"] = body["shop_id"]
     state.lost.append({**entry, "data": push.body.decode()})
-
-
-def _json_body(raw: bytes) -> dict[str, Any]:
-    try:
-        body = orjson.loads(raw) if raw else {}
-    except orjson.JSONDecodeError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _ok(response: dict[str, Any] | None) -> Response:
-    body: dict[str, Any] = {"error": "", "message": "", "request_id": secrets.token_hex(16)}
-    if response is not None:
-        body["response"] = response
-    return Response(orjson.dumps(body), media_type="application/json")
-
-
-def _error(error: str, message: str, status_code: int | None = None) -> Response:
-    body = {"error": error, "message": message, "request_id": secrets.token_hex(16)}
-    code = status_code or _HTTP_STATUS.get(error, 400)
-    return Response(orjson.dumps(body), status_code=code, media_type="application/json")
-
-
-def _hmac_hex(key: str, message: bytes) -> str:
-    return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
 
 
 def _base36(number: int) -> str:

@@ -1,4 +1,4 @@
-"""TikTok Shop simulator: 202309 order APIs, token refresh and signed order-status webhooks.
+"""TikTok Shop simulator: 202309 order APIs, shop authorisation and signed order-status webhooks.
 
 Speaks the wire protocol of reference/platforms.md §1 so the real client runs against it unchanged.
 Signatures are recomputed here independently of `integrations.platforms` on purpose: a bug shared
@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,6 +22,8 @@ from fastapi import FastAPI, Request, Response
 
 from integrations.simulators._sim_core import Faults, SimCore, build_control_router
 from integrations.simulators._sim_models import SimOrder
+from integrations.simulators._tiktok_auth import AuthApp, Grants, build_auth_router
+from integrations.simulators._tiktok_wire import api_sign, envelope, hmac_hex
 from integrations.simulators._webhook_pusher import Push, PushPolicy, WebhookPusher
 
 DEFAULT_SHOP_ID = "7495540735365777507"
@@ -30,7 +31,7 @@ DEFAULT_SHOP_CIPHER = "ROW_sim_cipher_7495540735"
 
 ORDERS_PATH = "/order/202309/orders"
 SEARCH_PATH = "/order/202309/orders/search"
-REFRESH_PATH = "/api/v2/token/refresh"
+AUTHORIZED_SHOPS_PATH = "/authorization/202309/shops"
 
 # Order API vocabulary (§1.2); webhooks spell cancellation per `webhook_cancel_status`.
 STATUSES = frozenset(
@@ -60,8 +61,13 @@ class TikTokShopSimConfig:
     # Well-known simulator credentials, never real ones: the simulator only listens on loopback.
     app_secret: str = "sim_app_secret"  # noqa: S105
     shops: dict[str, str] = field(default_factory=lambda: {DEFAULT_SHOP_ID: DEFAULT_SHOP_CIPHER})
+    shop_names: dict[str, str] = field(
+        default_factory=lambda: {DEFAULT_SHOP_ID: "Nông sản Bình Lư"}
+    )
     access_token: str = "sim_access_token"  # noqa: S105
     refresh_token: str = "sim_refresh_token"  # noqa: S105
+    # The redirect URL registered for the app (Partner Center); also PATCH /_sim/app.
+    redirect_url: str | None = None
     webhook_url: str | None = None
     latency_ms: int = 0
     failure_rate: float = 0.0
@@ -111,12 +117,12 @@ class _TikTokPlatform:
                 },
             }
         )
-        signature = _hmac_hex(self.config.app_secret, self.config.app_key.encode() + body)
+        signature = hmac_hex(self.config.app_secret, self.config.app_key.encode() + body)
         headers = {"Authorization": signature, "Content-Type": "application/json"}
         return Push(url=url, body=body, headers=headers, label=status)
 
     def error_response(self, status_code: int) -> Response:
-        return _envelope(status_code, 36009004, "Internal error, please retry later", None)
+        return envelope(status_code, 36009004, "Internal error, please retry later", None)
 
 
 def create_app(config: TikTokShopSimConfig | None = None) -> FastAPI:
@@ -127,7 +133,11 @@ def create_app(config: TikTokShopSimConfig | None = None) -> FastAPI:
     pusher = WebhookPusher(policy, concurrency=cfg.push_concurrency)
     faults = Faults(latency_s=cfg.latency_ms / 1000, failure_rate=cfg.failure_rate)
     core = SimCore(platform, pusher, faults, cfg.webhook_url, cfg.seed)
-    tokens = _Tokens({cfg.access_token}, {cfg.refresh_token})
+    # The configured tokens act for every shop; tokens from a seller's consent, for theirs.
+    grants = Grants()
+    grants.access[cfg.access_token] = grants.refresh[cfg.refresh_token] = frozenset(cfg.shops)
+    names = {shop: cfg.shop_names.get(shop, f"TikTok Shop {shop[-4:]}") for shop in cfg.shops}
+    auth = AuthApp(cfg.app_key, cfg.app_secret, names, cfg.redirect_url)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -140,74 +150,71 @@ def create_app(config: TikTokShopSimConfig | None = None) -> FastAPI:
     app = FastAPI(title="TikTok Shop simulator", lifespan=lifespan)
     app.state.sim = core
     app.include_router(build_control_router(core))
+    app.include_router(build_auth_router(auth, grants, core.inject_fault))
 
     @app.get(ORDERS_PATH)
     async def get_order_detail(request: Request) -> Response:
-        refused = await core.inject_fault() or _refuse(request, b"", cfg, tokens)
+        refused = await core.inject_fault() or _refuse(request, b"", cfg, grants)
         if refused is not None:
             return refused
-        shop_id = _shop_for(cfg, request.query_params.get("shop_cipher", ""))
+        shop_id = _shop_for(cfg, grants, request)
         if shop_id is None:
-            return _envelope(400, BAD_PARAM, "shop_cipher is invalid", None)
+            return envelope(400, BAD_PARAM, "shop_cipher is invalid", None)
         ids = [i for i in request.query_params.get("ids", "").split(",") if i]
         if not 1 <= len(ids) <= 50:
-            return _envelope(400, BAD_PARAM, "ids must hold 1 to 50 order ids", None)
+            return envelope(400, BAD_PARAM, "ids must hold 1 to 50 order ids", None)
         found = [core.orders.get(i) for i in ids]
         orders = [render_order(o) for o in found if o is not None and o.shop_id == shop_id]
-        return _envelope(200, 0, "Success", {"orders": orders})
+        return envelope(200, 0, "Success", {"orders": orders})
 
     @app.post(SEARCH_PATH)
     async def search_orders(request: Request) -> Response:
         raw = await request.body()
-        refused = await core.inject_fault() or _refuse(request, raw, cfg, tokens)
+        refused = await core.inject_fault() or _refuse(request, raw, cfg, grants)
         if refused is not None:
             return refused
-        shop_id = _shop_for(cfg, request.query_params.get("shop_cipher", ""))
+        shop_id = _shop_for(cfg, grants, request)
         if shop_id is None:
-            return _envelope(400, BAD_PARAM, "shop_cipher is invalid", None)
+            return envelope(400, BAD_PARAM, "shop_cipher is invalid", None)
         return _search(core, shop_id, request, raw)
 
-    @app.get(REFRESH_PATH)
-    async def refresh(request: Request) -> Response:
-        refused = await core.inject_fault()
+    @app.get(AUTHORIZED_SHOPS_PATH)
+    async def get_authorized_shops(request: Request) -> Response:
+        refused = await core.inject_fault() or _refuse(request, b"", cfg, grants)
         if refused is not None:
             return refused
-        return _refresh(request, cfg, tokens)
+        token = request.headers.get("x-tts-access-token", "")
+        shops = [_render_shop(cfg, shop) for shop in cfg.shops if grants.covers(token, shop)]
+        return envelope(200, 0, "Success", {"shops": shops})
 
     return app
 
 
-@dataclass
-class _Tokens:
-    access: set[str]
-    refresh: set[str]
-
-
 def _refuse(
-    request: Request, body: bytes, cfg: TikTokShopSimConfig, tokens: _Tokens
+    request: Request, body: bytes, cfg: TikTokShopSimConfig, grants: Grants
 ) -> Response | None:
     """The platform's error for a badly signed or unauthorised call, or None to go on."""
     query = request.query_params
     if query.get("app_key") != cfg.app_key or not query.get("timestamp", "").isdigit():
-        return _envelope(401, *BAD_SIGN, None)
+        return envelope(401, *BAD_SIGN, None)
     params = {k: v for k, v in query.items() if k not in ("sign", "access_token")}
-    expected = _api_sign(cfg.app_secret, request.url.path, params, body)
+    expected = api_sign(cfg.app_secret, request.url.path, params, body)
     if not hmac.compare_digest(expected, query.get("sign", "")):
-        return _envelope(401, *BAD_SIGN, None)
-    if request.headers.get("x-tts-access-token") not in tokens.access:
-        return _envelope(401, *BAD_TOKEN, None)
+        return envelope(401, *BAD_SIGN, None)
+    if request.headers.get("x-tts-access-token") not in grants.access:
+        return envelope(401, *BAD_TOKEN, None)
     return None
 
 
 def _search(core: SimCore, shop_id: str, request: Request, raw: bytes) -> Response:
     page_size = request.query_params.get("page_size", "")
     if not page_size.isdigit() or not 1 <= int(page_size) <= 100:
-        return _envelope(400, BAD_PARAM, "page_size must be between 1 and 100", None)
+        return envelope(400, BAD_PARAM, "page_size must be between 1 and 100", None)
     try:
         filters: dict[str, Any] = orjson.loads(raw) if raw else {}
         offset = _decode_page_token(request.query_params.get("page_token", ""))
     except (orjson.JSONDecodeError, ValueError):
-        return _envelope(400, BAD_PARAM, "invalid body or page_token", None)
+        return envelope(400, BAD_PARAM, "invalid body or page_token", None)
     matched = sorted(
         (o for o in core.orders.values() if o.shop_id == shop_id and _matches(o, filters)),
         key=lambda o: (o.update_time, o.order_id),
@@ -220,7 +227,7 @@ def _search(core: SimCore, shop_id: str, request: Request, raw: bytes) -> Respon
         "next_page_token": token,
         "total_count": len(matched),
     }
-    return _envelope(200, 0, "Success", data)
+    return envelope(200, 0, "Success", data)
 
 
 def _matches(order: SimOrder, filters: dict[str, Any]) -> bool:
@@ -232,32 +239,6 @@ def _matches(order: SimOrder, filters: dict[str, Any]) -> bool:
             return False
     status = filters.get("order_status")
     return not status or order.status == status
-
-
-def _refresh(request: Request, cfg: TikTokShopSimConfig, tokens: _Tokens) -> Response:
-    query = request.query_params
-    if query.get("app_key") != cfg.app_key or query.get("app_secret") != cfg.app_secret:
-        return _envelope(401, 106001, "Invalid credentials. app_key or app_secret is invalid", None)
-    old = query.get("refresh_token", "")
-    if query.get("grant_type") != "refresh_token" or old not in tokens.refresh:
-        return _envelope(401, 105002, "Invalid credentials. The refresh token is invalid", None)
-    tokens.refresh.discard(old)
-    access, refresh = f"TTP_{secrets.token_hex(16)}", f"TTP_{secrets.token_hex(16)}"
-    tokens.access.add(access)
-    tokens.refresh.add(refresh)
-    now = int(time.time())
-    data = {
-        "access_token": access,
-        "access_token_expire_in": now + 7 * 86400,  # absolute timestamp, as the real API (§1.8)
-        "refresh_token": refresh,
-        "refresh_token_expire_in": now + 365 * 86400,
-        "open_id": "sim_open_id",
-        "seller_name": "Hợp tác xã Bình Lư",
-        "seller_base_region": "VN",
-        "user_type": 0,
-        "granted_scopes": ["seller.order.info"],
-    }
-    return _envelope(200, 0, "success", data)
 
 
 def render_order(order: SimOrder) -> dict[str, Any]:
@@ -334,22 +315,30 @@ def _address(order: SimOrder) -> dict[str, Any]:
     }
 
 
-def _shop_for(cfg: TikTokShopSimConfig, cipher: str) -> str | None:
-    return next((shop for shop, c in cfg.shops.items() if c == cipher), None)
+def _shop_for(cfg: TikTokShopSimConfig, grants: Grants, request: Request) -> str | None:
+    # A cipher of a shop this token's seller never authorised is as unknown as a made-up one.
+    cipher = request.query_params.get("shop_cipher", "")
+    token = request.headers.get("x-tts-access-token")
+    shop = next((shop for shop, c in cfg.shops.items() if c == cipher), None)
+    return shop if shop is not None and grants.covers(token, shop) else None
 
 
-def _api_sign(secret: str, path: str, params: dict[str, str], body: bytes) -> str:
-    base = path + "".join(f"{k}{params[k]}" for k in sorted(params))
-    return _hmac_hex(secret, secret.encode() + base.encode() + body + secret.encode())
+def _render_shop(cfg: TikTokShopSimConfig, shop_id: str) -> dict[str, str]:
+    name = cfg.shop_names.get(shop_id, f"TikTok Shop {shop_id[-4:]}")
+    code = "VNLC" + _digits(shop_id, 6)
+    return {
+        "id": shop_id,
+        "name": name,
+        "region": "VN",
+        "seller_type": "LOCAL",
+        "cipher": cfg.shops[shop_id],
+        "code": code,
+    }
 
 
 def _digits(text: str, count: int) -> str:
     # Stable across processes, unlike hash(): ids must not change between runs.
     return str(int(hashlib.sha256(text.encode()).hexdigest(), 16))[:count].zfill(count)
-
-
-def _hmac_hex(key: str, message: bytes) -> str:
-    return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
 
 
 def _encode_page_token(offset: int) -> str:
@@ -363,11 +352,3 @@ def _decode_page_token(token: str) -> int:
     if not text.startswith("offset:") or not text[7:].isdigit():
         raise ValueError("bad page token")
     return int(text[7:])
-
-
-def _envelope(status_code: int, code: int, message: str, data: dict[str, Any] | None) -> Response:
-    request_id = time.strftime("%Y%m%d%H%M%S") + secrets.token_hex(10).upper()
-    body: dict[str, Any] = {"code": code, "message": message, "request_id": request_id}
-    if data is not None:
-        body["data"] = data
-    return Response(orjson.dumps(body), status_code=status_code, media_type="application/json")

@@ -9,7 +9,10 @@ from api.accounts.schemas import UserCreate
 from api.accounts.service import create_user, issue_token
 from api.catalogue.importer import clashing_rows, import_catalogue, parse_catalogue
 from api.cooperatives.models import Cooperative
+from api.core import encryption
+from api.core.config import Settings
 from api.core.db import Database
+from api.core.rotation import RotationReport, rotate_secrets
 from workers.cli.demo import seed_demo
 
 
@@ -63,5 +66,16 @@ async def import_products_command(
             )
             await session.commit()
             return count, []
+    finally:
+        await db.dispose()
+
+
+async def rotate_secrets_command(settings: Settings, db_url: str) -> RotationReport:
+    """Re-encrypt the stored secrets under the newest key, a batch per transaction."""
+    keyring = encryption.configure(settings)
+    db = Database(db_url, pool_size=1, max_overflow=0)
+    try:
+        async with db.session() as session:
+            return await rotate_secrets(session, keyring)
     finally:
         await db.dispose()

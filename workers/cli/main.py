@@ -21,7 +21,9 @@ users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 embedded_app = typer.Typer(
     help="The embedded PostgreSQL and Redis under ./var/.", no_args_is_help=True
 )
+secrets_app = typer.Typer(help="Secrets the database keeps.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+app.add_typer(secrets_app, name="secrets")
 app.add_typer(embedded_app, name="embedded")
 app.add_typer(simulate_app, name="simulate")
 err = Console(stderr=True)
@@ -125,6 +127,17 @@ def import_products(
         err.print(f"[red]{len(errors)} error(s); nothing imported[/red]")
         raise typer.Exit(code=1)
     err.print(f"imported {imported} product(s)")
+
+
+@secrets_app.command("rotate")
+def secrets_rotate() -> None:
+    """Re-encrypt every stored secret with the first key of SECRETS_KEYS."""
+    from workers.cli.commands import rotate_secrets_command
+
+    report = asyncio.run(rotate_secrets_command(get_settings(), _urls()[0]))
+    for table, count in report.rewritten.items():
+        err.print(f"{table}: {count} re-encrypted, {report.current[table]} already current")
+    err.print("every secret is under the newest key; older keys may now be dropped")
 
 
 @embedded_app.command("stop")

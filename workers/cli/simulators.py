@@ -148,7 +148,10 @@ def _simulator_app(settings: Settings, key: str) -> Any:
     api = f"http://{settings.host}:{settings.port}"
     if key == "tiktok-shop":
         return tiktok_sim.create_app(
-            tiktok_sim.TikTokShopSimConfig(webhook_url=f"{api}/webhooks/tiktok-shop")
+            tiktok_sim.TikTokShopSimConfig(
+                webhook_url=f"{api}/webhooks/tiktok-shop",
+                redirect_url=f"{api}/api/v1/channel-connections/oauth/tiktok_shop/callback",
+            )
         )
     if key == "shopee":
         return shopee_sim.create_app(

@@ -1,4 +1,4 @@
-"""Thin async HTTP client for the Shopee Open Platform v2 (orders, lost pushes, token refresh)."""
+"""Thin async HTTP client for the Shopee Open Platform v2 (orders, lost pushes, shop auth)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import orjson
@@ -21,7 +22,13 @@ from integrations.platforms.shopee.parsing import (
     response_of,
 )
 from integrations.platforms.shopee.signing import api_sign
-from integrations.platforms.types import SHOPEE, PlatformOrder, PlatformPayloadError, TokenPair
+from integrations.platforms.types import (
+    SHOPEE,
+    AuthorizedShop,
+    PlatformOrder,
+    PlatformPayloadError,
+    TokenPair,
+)
 
 API_BASE_URL = "https://partner.shopeemobile.com"
 
@@ -30,6 +37,11 @@ ORDER_LIST_PATH = "/api/v2/order/get_order_list"
 LOST_PUSH_PATH = "/api/v2/push/get_lost_push_message"
 CONFIRM_LOST_PUSH_PATH = "/api/v2/push/confirm_consumed_lost_push_message"
 REFRESH_PATH = "/api/v2/auth/access_token/get"
+# Partner authorisation: the seller consents on Shopee's page, which redirects to our link's
+# `redirect` with `code` and `shop_id` added; the code (single use, 10 min) is exchanged here.
+AUTH_PARTNER_PATH = "/api/v2/shop/auth_partner"
+CODE_EXCHANGE_PATH = "/api/v2/auth/token/get"
+SHOP_INFO_PATH = "/api/v2/shop/get_shop_info"
 
 MAX_ORDER_SNS_PER_CALL = 50  # §2.5: order_sn_list takes 1–50
 MAX_LIST_WINDOW_SECONDS = 15 * 24 * 3600  # get_order_list refuses wider windows
@@ -135,6 +147,36 @@ class ShopeeClient:
         body = await self._public_call("POST", REFRESH_PATH, payload)
         raise_for_error(body.status, body.json)
         return parse_token(body.json, issued_at)
+
+    def authorization_url(self, redirect_url: str) -> str:
+        """The partner authorisation link, signed over partner_id + path + timestamp."""
+        timestamp = int(self._clock())
+        query = {
+            "partner_id": str(self._partner_id),
+            "timestamp": str(timestamp),
+            "sign": api_sign(self._partner_key, self._partner_id, AUTH_PARTNER_PATH, timestamp),
+            "redirect": redirect_url,
+        }
+        return f"{self._base_url}{AUTH_PARTNER_PATH}?{urlencode(query)}"
+
+    async def get_access_token(self, code: str, shop_id: int) -> TokenPair:
+        """Exchange the `code` of an authorisation redirect for this shop's token pair."""
+        payload = orjson.dumps({"code": code, "shop_id": shop_id, "partner_id": self._partner_id})
+        issued_at = datetime.fromtimestamp(int(self._clock()), tz=UTC)
+        body = await self._public_call("POST", CODE_EXCHANGE_PATH, payload)
+        raise_for_error(body.status, body.json)
+        return parse_token(body.json, issued_at)
+
+    async def get_shop_info(self, shop_id: int, access_token: str) -> AuthorizedShop:
+        """The shop as Shopee describes it to a holder of its token (name, region, status)."""
+        body = await self._shop_call("GET", SHOP_INFO_PATH, shop_id, access_token, {})
+        raise_for_error(body.status, body.json)
+        return AuthorizedShop(
+            platform=SHOPEE,
+            shop_id=str(shop_id),
+            name=str(body.json.get("shop_name") or ""),
+            region=str(body.json.get("region") or ""),
+        )
 
     async def _shop_call(
         self,

@@ -1,4 +1,4 @@
-"""Thin async HTTP client for the TikTok Shop Open API (202309 order APIs, token refresh)."""
+"""Thin async HTTP client for the TikTok Shop Open API (202309 order APIs, shop authorisation)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import orjson
@@ -15,6 +16,7 @@ from integrations.platforms.tiktok_shop.parsing import parse_envelope, parse_ord
 from integrations.platforms.tiktok_shop.signing import api_sign
 from integrations.platforms.types import (
     TIKTOK_SHOP,
+    AuthorizedShop,
     PlatformOrder,
     PlatformPayloadError,
     TokenPair,
@@ -26,6 +28,11 @@ AUTH_BASE_URL = "https://auth.tiktok-shops.com"
 ORDERS_PATH = "/order/202309/orders"
 SEARCH_PATH = "/order/202309/orders/search"
 REFRESH_PATH = "/api/v2/token/refresh"
+# §1.8: the seller consents on the auth host, which sends them back to the redirect URL
+# registered for the app with `code` and our `state`; the code is exchanged on the auth host.
+AUTHORIZE_PATH = "/oauth/authorize"
+CODE_EXCHANGE_PATH = "/api/v2/token/get"
+AUTHORIZED_SHOPS_PATH = "/authorization/202309/shops"
 
 MAX_IDS_PER_CALL = 50  # §1.6 [S]: Get Order Detail takes at most 50 ids
 
@@ -85,17 +92,34 @@ class TikTokShopClient:
         next_token = data.get("next_page_token") or None
         return parse_orders(data, shop_id), str(next_token) if next_token else None
 
+    def authorization_url(self, auth_base_url: str, state: str) -> str:
+        """The consent page a seller opens to authorise our app for their shop."""
+        query = urlencode({"app_key": self._app_key, "state": state})
+        return f"{auth_base_url.rstrip('/')}{AUTHORIZE_PATH}?{query}"
+
+    async def get_token(self, auth_base_url: str, auth_code: str) -> TokenPair:
+        """Exchange the `code` of an authorisation redirect for the seller's token pair."""
+        params = {"auth_code": auth_code, "grant_type": "authorized_code"}
+        return await self._auth_call(auth_base_url, CODE_EXCHANGE_PATH, params)
+
     async def refresh_token(self, auth_base_url: str, refresh_token: str) -> TokenPair:
         """Exchange a refresh token for a new pair (§1.8: expiries are absolute timestamps)."""
-        params = {
-            "app_key": self._app_key,
-            "app_secret": self._app_secret,
-            "refresh_token": refresh_token,
-            "grant_type": "refresh_token",
-        }
-        url = auth_base_url.rstrip("/") + REFRESH_PATH
+        params = {"refresh_token": refresh_token, "grant_type": "refresh_token"}
+        return await self._auth_call(auth_base_url, REFRESH_PATH, params)
+
+    async def get_authorized_shops(self, access_token: str) -> list[AuthorizedShop]:
+        """The shops this token may act for, with the cipher each shop-scoped call needs."""
+        data = await self._call("GET", AUTHORIZED_SHOPS_PATH, {}, access_token)
+        return parse_authorized_shops(data)
+
+    async def _auth_call(
+        self, auth_base_url: str, path: str, params: Mapping[str, str]
+    ) -> TokenPair:
+        # §1.8: the auth host takes the app secret in the query string, unsigned.
+        query = {"app_key": self._app_key, "app_secret": self._app_secret, **params}
+        url = auth_base_url.rstrip("/") + path
         response = await _http.send(
-            self._http, "GET", url, platform=TIKTOK_SHOP, params=params, http_timeout=self._timeout
+            self._http, "GET", url, platform=TIKTOK_SHOP, params=query, http_timeout=self._timeout
         )
         return parse_token(self._envelope_data(response))
 
@@ -143,6 +167,27 @@ def parse_token(data: Mapping[str, Any]) -> TokenPair:
         )
     except (KeyError, TypeError, ValueError):
         raise PlatformPayloadError("token response is incomplete", platform=TIKTOK_SHOP) from None
+
+
+def parse_authorized_shops(data: Mapping[str, Any]) -> list[AuthorizedShop]:
+    """Parse `data.shops` of Get Authorized Shops (id, name, cipher, region per shop)."""
+    shops = data.get("shops")
+    if not isinstance(shops, list):
+        raise PlatformPayloadError("data.shops is not a list", platform=TIKTOK_SHOP)
+    parsed = []
+    for shop in shops:
+        if not isinstance(shop, dict) or not shop.get("id") or not shop.get("cipher"):
+            raise PlatformPayloadError("a shop without id or cipher", platform=TIKTOK_SHOP)
+        parsed.append(
+            AuthorizedShop(
+                platform=TIKTOK_SHOP,
+                shop_id=str(shop["id"]),
+                name=str(shop.get("name") or ""),
+                cipher=str(shop["cipher"]),
+                region=str(shop.get("region") or ""),
+            )
+        )
+    return parsed
 
 
 def _absolute(value: object) -> datetime:

@@ -119,10 +119,11 @@ async def test_status_switches_and_reauth_needs_new_tokens(
     assert refused.json()["detail"][0]["loc"] == ["body", "status"]
     renamed = await client.patch(path, json={"shop_name": "Vẫn chờ"}, headers=headers)
     assert renamed.json()["status"] == "reauth_required"
-    reconnected = await client.patch(
-        path, json={"access_token": ROTATED_ACCESS, "refresh_token": ROTATED_REFRESH},
-        headers=headers,
-    )  # fmt: skip
+    tokens = {"access_token": ROTATED_ACCESS, "refresh_token": ROTATED_REFRESH}
+    # A coop admin reconnects through the platform's authorisation (test_oauth.py); an admin
+    # may type the new tokens.
+    assert (await client.patch(path, json=tokens, headers=headers)).status_code == 403
+    reconnected = await client.patch(path, json=tokens, headers=shops.admin)
     assert reconnected.json()["status"] == "active"
     manual = await client.patch(path, json={"status": "reauth_required"}, headers=headers)
     assert manual.status_code == 422
