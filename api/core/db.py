@@ -76,6 +76,8 @@ class Database:
             pool_size=pool_size,
             max_overflow=max_overflow,
             pool_pre_ping=True,
+            # Statement parameters are buyers' names and phones: never in exceptions or logs.
+            hide_parameters=True,
             connect_args={
                 "server_settings": {"application_name": "phien", "timezone": "UTC"},
                 # Many distinct statements (IN lists of every length, ON CONFLICT forms):
