@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 from arq.connections import ArqRedis, RedisSettings, create_pool
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from api.accounts.router import router as users_router
 from api.catalogue.router import router as products_router
@@ -17,10 +17,12 @@ from api.channels.router import router as channels_router
 from api.cooperatives.router import router as cooperatives_router
 from api.core.config import Settings, get_settings
 from api.core.db import Database
+from api.core.deps import rate_limit
 from api.core.embedded import resolve_urls
 from api.core.handlers import install_error_handlers
 from api.core.middleware import RequestContextMiddleware
 from api.core.queue import Bell, JobQueue
+from api.core.ratelimit import RateLimits
 from api.core.serialization import deserialize, serialize
 from api.live_sessions.router import router as live_sessions_router
 from api.ops.docs import install_docs
@@ -35,7 +37,7 @@ from api.webhooks.verify import WebhookContext
 
 def api_v1() -> APIRouter:
     """Every REST router under /api/v1."""
-    router = APIRouter(prefix="/api/v1")
+    router = APIRouter(prefix="/api/v1", dependencies=[Depends(rate_limit)])
     for sub in (
         cooperatives_router,
         users_router,
@@ -116,6 +118,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.freeze()
         app.state.db, app.state.redis, app.state.settings = db, redis, settings
         app.state.bell, app.state.inbox = bell, InboxWriter(inbox_pool, bell)
+        app.state.rate_limits = (
+            RateLimits(
+                redis_url, settings.rate_limit_per_address, settings.rate_limit_writes_per_token
+            )
+            if settings.rate_limits_enabled
+            else None
+        )
         try:
             yield
         finally:

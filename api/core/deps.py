@@ -12,6 +12,7 @@ from api.accounts.scope import Actor
 from api.accounts.service import authenticate
 from api.core.db import Database, PhienSession
 from api.core.paging import MAX_OFFSET, BadCursor, CursorParams, decode_cursor
+from api.core.ratelimit import WRITE_METHODS, RateLimits
 from api.core.schemas import PageParams
 
 
@@ -89,3 +90,23 @@ CursorPaging = Annotated[CursorParams, Depends(cursor_params)]
 # (422) before it reaches PostgreSQL as an out-of-range parameter.
 MAX_ID = 2**63 - 1
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+async def rate_limit(request: Request) -> None:
+    """429 with Retry-After past the address's or (for writes) the token's rate."""
+    limits: RateLimits | None = getattr(request.app.state, "rate_limits", None)
+    if limits is None:
+        return
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    address = request.client.host if request.client else "unknown"
+    wait = await limits.retry_after(
+        address,
+        token.strip() if scheme.lower() == "bearer" else None,
+        request.method in WRITE_METHODS,
+    )
+    if wait is not None:
+        raise HTTPException(
+            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+            detail="too many requests; retry after the time in Retry-After",
+            headers={"Retry-After": str(wait)},
+        )

@@ -16,7 +16,8 @@ _PURGE = text(
     """
     UPDATE inbound_events SET raw_body = '\\x'::bytea, headers = '{}'::jsonb
      WHERE id IN (SELECT id FROM inbound_events
-                   WHERE octet_length(raw_body) > 0 AND received_at < now() - CAST(:keep AS interval)
+                   WHERE octet_length(raw_body) > 0
+                     AND received_at < now() - CAST(:keep AS interval)
                    ORDER BY received_at LIMIT :batch
                    FOR UPDATE SKIP LOCKED)
     """
