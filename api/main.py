@@ -26,6 +26,7 @@ from api.core.ratelimit import RateLimits
 from api.core.serialization import deserialize, serialize
 from api.live_sessions.router import router as live_sessions_router
 from api.ops.docs import install_docs
+from api.ops.openapi import add_error_responses
 from api.ops.router import router as ops_router
 from api.orders.router import router as orders_router
 from api.shipments.router import router as shipments_router
@@ -89,6 +90,7 @@ def _document_webhooks(app: FastAPI) -> None:
         if app.openapi_schema is None:
             schema = generate()
             schema["paths"] = {**webhook_paths(), **schema["paths"]}
+            add_error_responses(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 
