@@ -7,7 +7,7 @@ UV_VERSION := 0.13.8
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint format bench clean stop-embedded
+.PHONY: install run test lint format bench fuzz clean stop-embedded
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ test: lint
 
 bench: install
 	$(BIN)/python -m bench
+
+# schemathesis (every phase, bounded) against a served API on a throw-away database.
+fuzz: install
+	$(BIN)/python -m bench.fuzz
 
 stop-embedded: install
 	$(BIN)/phien embedded stop
