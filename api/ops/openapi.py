@@ -1,7 +1,8 @@
 """Every answer an operation can give, with its body, in the OpenAPI document.
 
 FastAPI lists the success answer and 422; the rest come from dependencies (401, 429), domain
-errors (403, 404, 409, 422), the body limit (413) and the database (503), all mapped in
+errors (403, 404, 409, 422), a body it cannot decode (400), the body limit (413) and the
+database (503), all mapped in
 `api/core/handlers.py` and answered with the same `{"detail": …}` envelope. This adds them to
 each operation so clients and contract tests (`make fuzz`) know what to expect.
 """
@@ -19,6 +20,7 @@ ERROR_SCHEMA: dict[str, Any] = {
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _INVALID = {"$ref": "#/components/schemas/HTTPValidationError"}
 DESCRIPTIONS = {
+    "400": "The request body could not be read (not UTF-8, say)",
     "401": "Missing, unknown or revoked bearer token",
     "403": "Your role may not do this",
     "404": "No such object, or it belongs to another cooperative",
@@ -64,5 +66,8 @@ def add_error_responses(schema: dict[str, Any]) -> None:
             if method not in {"get", "post", "put", "patch", "delete"}:
                 continue
             responses = operation.setdefault("responses", {})
-            for code in _codes(path, method):
+            codes = _codes(path, method)
+            if path.startswith("/api/") and "requestBody" in operation:
+                codes += ("400",)
+            for code in codes:
                 responses[code] = _response(code, responses.get(code))

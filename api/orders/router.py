@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from api.core.deps import MAX_ID, CurrentActor, CursorPaging, Id, SessionDep
 from api.core.paging import CursorPage
+from api.core.schemas import NO_NUL
 from api.orders import service
 from api.orders.models import FulfilmentStatus, OrderFlag, OrderStatus, PaymentStatus
 from api.orders.schemas import AnyOrder, AnyOrderDetail
@@ -27,7 +28,9 @@ async def list_orders(
     cooperative_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     live_session_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     platform: Annotated[str | None, Query(max_length=32)] = None,
-    platform_order_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    platform_order_id: Annotated[
+        str | None, Query(min_length=1, max_length=64, pattern=NO_NUL)
+    ] = None,
     buyer_phone: Annotated[
         str | None,
         Query(

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from api.core.clients import CarrierClients
 from api.core.deps import MAX_ID, CurrentActor, CursorPaging, Id, SessionDep
 from api.core.paging import CursorPage
+from api.core.schemas import NO_NUL
 from api.shipments import service
 from api.shipments.models import CARRIERS, SHIPMENT_STATUSES
 from api.shipments.schemas import AnyShipment, AnyShipmentDetail, ReceiverUpdate, ShipmentRead
@@ -39,7 +40,7 @@ async def list_shipments(
     cooperative_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     needs_attention: bool | None = None,
     order_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    waybill: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    waybill: Annotated[str | None, Query(min_length=1, max_length=64, pattern=NO_NUL)] = None,
 ) -> CursorPage[AnyShipment]:
     """Shipments in the caller's scope, newest first; `needs_attention=true`: carrier refusals."""
     filters = {
