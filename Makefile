@@ -7,7 +7,7 @@ UV_VERSION := 0.13.8
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint format bench mutate deploy-check clean stop-embedded
+.PHONY: install run test lint format bench mutate fuzz deploy-check clean stop-embedded
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,10 @@ bench: install
 # bounded: interrupted after 45 minutes, tearing the stack down on the way out.
 deploy-check: install
 	timeout --signal=INT --kill-after=120 2700 $(BIN)/python -m bench.deploy_check
+
+# schemathesis (every phase, bounded) against a served API on a throw-away database.
+fuzz: install
+	$(BIN)/python -m bench.fuzz
 
 stop-embedded: install
 	$(BIN)/phien embedded stop

@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 import httpx
 from arq.connections import ArqRedis, RedisSettings, create_pool
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from api.accounts.router import router as users_router
 from api.catalogue.router import router as products_router
@@ -19,13 +19,16 @@ from api.cooperatives.router import router as cooperatives_router
 from api.core import encryption
 from api.core.config import Settings, get_settings
 from api.core.db import Database
+from api.core.deps import rate_limit
 from api.core.embedded import resolve_urls
 from api.core.handlers import install_error_handlers
 from api.core.middleware import RequestContextMiddleware
 from api.core.queue import Bell, JobQueue
+from api.core.ratelimit import RateLimits
 from api.core.serialization import deserialize, serialize
 from api.live_sessions.router import router as live_sessions_router
 from api.ops.docs import install_docs
+from api.ops.openapi import add_error_responses
 from api.ops.router import router as ops_router
 from api.orders.router import router as orders_router
 from api.shipments.router import router as shipments_router
@@ -37,7 +40,7 @@ from api.webhooks.verify import WebhookContext
 
 def api_v1() -> APIRouter:
     """Every REST router under /api/v1."""
-    router = APIRouter(prefix="/api/v1")
+    router = APIRouter(prefix="/api/v1", dependencies=[Depends(rate_limit)])
     for sub in (
         cooperatives_router,
         users_router,
@@ -89,6 +92,7 @@ def _document_webhooks(app: FastAPI) -> None:
         if app.openapi_schema is None:
             schema = generate()
             schema["paths"] = {**webhook_paths(), **schema["paths"]}
+            add_error_responses(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 
@@ -125,6 +129,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.bell, app.state.inbox = bell, InboxWriter(inbox_pool, bell)
         # Platform calls made while a person waits (the authorisation callback).
         app.state.platform_http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0))
+        app.state.rate_limits = (
+            RateLimits(
+                redis_url, settings.rate_limit_per_address, settings.rate_limit_writes_per_token
+            )
+            if settings.rate_limits_enabled
+            else None
+        )
         try:
             yield
         finally:

@@ -15,7 +15,7 @@ from api.core.jobs import Job
 from api.core.queue import JOB_TIMEOUT_S, QUEUE_NAME
 from api.core.serialization import deserialize, serialize
 from workers.context import shutdown, startup
-from workers.jobs import channels, drain, handoff, reconcile, tracking
+from workers.jobs import channels, drain, handoff, reconcile, retention, tracking
 
 
 def redis_settings(settings: Settings | None = None) -> RedisSettings:
@@ -67,6 +67,8 @@ CRON_JOBS: list[CronJob] = [
         second=0,
         run_at_startup=True,
     ),
+    # Buyers' data in raw webhook bodies is kept WEBHOOK_BODY_RETENTION_DAYS, then emptied.
+    cron(retention.purge_webhook_bodies, name=Job.PURGE_WEBHOOK_BODIES, hour={3}, minute={41}),
 ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 
 from api.accounts import service
 from api.accounts.models import Role
@@ -61,13 +61,14 @@ async def read_user(user_id: Id, session: SessionDep, actor: CurrentActor) -> Us
 
 @router.post("/{user_id}/tokens", response_model=TokenIssued, status_code=status.HTTP_201_CREATED)
 async def create_token(
-    user_id: Id, session: SessionDep, actor: CurrentActor, body: TokenCreate
+    user_id: Id, request: Request, session: SessionDep, actor: CurrentActor, body: TokenCreate
 ) -> TokenIssued:
     """Issue another token for yourself (admins: for anyone)."""
     user = await service.get_user(session, actor, user_id)
     if actor.role is not Role.ADMIN and user.id != actor.user_id:
         raise Forbidden("tokens are issued to their owner or by an admin")
-    token = await service.issue_token(session, user_id, body.name)
+    cap = request.app.state.settings.max_live_tokens_per_user
+    token = await service.issue_token(session, user_id, body.name, max_live=cap)
     await session.commit()
     return TokenIssued(token=token, prefix=token[:10], name=body.name, user_id=user_id)
 

@@ -13,6 +13,7 @@ from api.accounts.scope import Actor
 from api.accounts.tokens import display_prefix, hash_token, new_token
 from api.cooperatives.addresses import province_count
 from api.cooperatives.models import Cooperative
+from api.core.config import get_settings
 from api.core.db import utcnow
 from api.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 
@@ -95,8 +96,17 @@ async def create_user(session: AsyncSession, actor: Actor | None, data: UserCrea
     return user
 
 
-async def issue_token(session: AsyncSession, user_id: int, name: str = "default") -> str:
-    """Create a token for a user and return it in clear (the only time it exists so)."""
+async def issue_token(
+    session: AsyncSession, user_id: int, name: str = "default", max_live: int | None = None
+) -> str:
+    """Create a token for a user and return it in clear (the only time it exists so).
+
+    A user holds at most `max_live` live tokens (MAX_LIVE_TOKENS_PER_USER): the oldest beyond
+    that are revoked, so a forgotten script cannot pile up credentials.
+    """
+    cap = max_live if max_live is not None else get_settings().max_live_tokens_per_user
+    # One issuer at a time per user, so two concurrent issues cannot both keep the cap.
+    await session.execute(select(col(User.id)).where(col(User.id) == user_id).with_for_update())
     token = new_token()
     session.add(
         ApiToken(
@@ -104,6 +114,16 @@ async def issue_token(session: AsyncSession, user_id: int, name: str = "default"
         )
     )
     await session.flush()
+    live = col(ApiToken.revoked_at).is_(None)
+    beyond = (
+        select(col(ApiToken.id))
+        .where(col(ApiToken.user_id) == user_id, live)
+        .order_by(col(ApiToken.id).desc())
+        .offset(max(cap, 1))
+    )
+    await session.execute(
+        update(ApiToken).where(col(ApiToken.id).in_(beyond)).values(revoked_at=utcnow())
+    )
     return token
 
 

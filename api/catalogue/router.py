@@ -18,7 +18,8 @@ from api.catalogue.schemas import (
     VariantRead,
     VariantUpdate,
 )
-from api.core.deps import MAX_ID, CurrentActor, Id, Paging, SessionDep
+from api.core.deps import MAX_ID, CurrentActor, CursorPaging, Id, Paging, SessionDep
+from api.core.paging import CursorPage
 from api.core.schemas import NO_NUL, Page
 
 router = APIRouter(prefix="/products", tags=["products"])
@@ -113,13 +114,21 @@ async def adjust_stock(
 
 
 @router.get(
-    "/{product_id}/variants/{variant_id}/stock-movements", response_model=list[StockMovementRead]
+    "/{product_id}/variants/{variant_id}/stock-movements",
+    response_model=CursorPage[StockMovementRead],
 )
 async def list_stock_movements(
-    product_id: Id, variant_id: Id, session: SessionDep, actor: CurrentActor, paging: Paging
-) -> list[StockMovementRead]:
-    """The stock ledger of one SKU, newest first."""
-    rows = await stock.list_movements(
-        session, actor, product_id, variant_id, paging.limit, paging.offset
+    product_id: Id, variant_id: Id, session: SessionDep, actor: CurrentActor, paging: CursorPaging
+) -> CursorPage[StockMovementRead]:
+    """The stock ledger of one SKU, newest first, a page at a time."""
+    rows, total, capped, cursor = await stock.list_movements(
+        session, actor, product_id, variant_id, paging
     )
-    return [StockMovementRead.model_validate(r) for r in rows]
+    return CursorPage[StockMovementRead](
+        items=[StockMovementRead.model_validate(r) for r in rows],
+        total=total,
+        limit=paging.limit,
+        offset=paging.offset,
+        next_cursor=cursor,
+        total_capped=capped,
+    )

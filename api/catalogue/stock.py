@@ -18,6 +18,7 @@ from api.catalogue.models import MAX_STOCK_LEVEL, MovementKind, StockMovement
 from api.catalogue.schemas import StockAdjustment, VariantRead
 from api.catalogue.service import get_variant_row, variant_read
 from api.core.errors import Forbidden, Unprocessable
+from api.core.paging import CursorParams, keyset_page
 
 _MOVE = text(
     """
@@ -124,15 +125,9 @@ async def adjust_stock(
 
 
 async def list_movements(
-    session: AsyncSession, actor: Actor, product_id: int, variant_id: int, limit: int, offset: int
-) -> list[StockMovement]:
-    """The ledger of one variant, newest first."""
+    session: AsyncSession, actor: Actor, product_id: int, variant_id: int, paging: CursorParams
+) -> tuple[list[StockMovement], int, bool, str | None]:
+    """One page of a variant's ledger, newest first: (rows, total, capped, next cursor)."""
     await get_variant_row(session, actor, product_id, variant_id)
-    rows = await session.execute(
-        select(StockMovement)
-        .where(col(StockMovement.variant_id) == variant_id)
-        .order_by(col(StockMovement.id).desc())
-        .limit(limit)
-        .offset(offset)
-    )
-    return list(rows.scalars())
+    query = select(StockMovement).where(col(StockMovement.variant_id) == variant_id)
+    return await keyset_page(session, query, col(StockMovement.id), paging)

@@ -21,7 +21,12 @@ SECRET_FIELDS = (
     "ghn_webhook_secret",
     "stripe_api_key",
     "stripe_webhook_secret",
+    "buyer_phone_key",
+    "metrics_token",
 )
+# Development and tests only (production refuses an empty BUYER_PHONE_KEY): the lookup hashes
+# must agree between processes that share a database, so the fallback is a fixed value.
+DEVELOPMENT_PHONE_KEY = b"phien-development-buyer-phone-key"
 
 
 def parse_fernet_keys(value: str) -> list[bytes]:
@@ -62,6 +67,20 @@ class Settings(BaseSettings):
     http_limit_concurrency: int = 1000
     # An inbox row still unhandled after this long is offered to the workers again.
     inbox_sweep_after_seconds: int = 10
+    # Raw webhook bodies (buyers' names, phones, addresses) are dropped after this many days;
+    # the (source, event_key) pair that deduplicates stays.
+    webhook_body_retention_days: int = 90
+    # HMAC-SHA256 key of the buyer-phone lookup column (orders.buyer_phone_hash).
+    buyer_phone_key: SecretStr = SecretStr("")
+    # Bearer token for GET /metrics; required in production, optional elsewhere.
+    metrics_token: SecretStr = SecretStr("")
+    # Rate limits (`limits` notation, counted in Redis across processes): every /api/v1 request
+    # per client address, and writes (POST/PUT/PATCH/DELETE) per bearer token.
+    rate_limit_per_address: str = "600/minute"
+    rate_limit_writes_per_token: str = "120/minute"  # noqa: S105 (a rate, not a secret)
+    rate_limits_enabled: bool = True
+    # Live API tokens per user: issuing one more revokes the oldest.
+    max_live_tokens_per_user: int = 10
 
     tiktok_shop_api_base: str = "https://open-api.tiktokglobalshop.com"
     tiktok_shop_auth_base: str = "https://auth.tiktok-shops.com"
@@ -107,6 +126,11 @@ class Settings(BaseSettings):
     # (TikTok Shop 1, Shopee 2, Viettel Post 3, GHN 4). Unset: 9100 + 10 × (PORT mod 100), so a
     # second instance on another PORT gets ports of its own.
     simulator_base_port: int | None = None
+
+    def phone_key(self) -> bytes:
+        """The key of the buyer-phone lookup hash (a fixed one outside production)."""
+        key = self.buyer_phone_key.get_secret_value()
+        return key.encode() if key else DEVELOPMENT_PHONE_KEY
 
     def simulator_port(self, offset: int) -> int:
         """The loopback port of the simulator at `offset` from the base port."""

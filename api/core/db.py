@@ -79,6 +79,8 @@ class Database:
             max_overflow=max_overflow,
             pool_timeout=pool_timeout,
             pool_pre_ping=True,
+            # Statement parameters are buyers' names and phones: never in exceptions or logs.
+            hide_parameters=True,
             connect_args={
                 "server_settings": {"application_name": "phien", "timezone": "UTC"},
                 # Many distinct statements (IN lists of every length, ON CONFLICT forms):

@@ -6,10 +6,13 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Query, Request, status
+from fastapi.exceptions import RequestValidationError
 
 from api.accounts.scope import Actor
 from api.accounts.service import authenticate
 from api.core.db import Database, PhienSession
+from api.core.paging import MAX_OFFSET, BadCursor, CursorParams, decode_cursor
+from api.core.ratelimit import WRITE_METHODS, RateLimits
 from api.core.schemas import PageParams
 
 
@@ -51,17 +54,59 @@ async def get_actor(request: Request, session: SessionDep) -> Actor:
 CurrentActor = Annotated[Actor, Depends(get_actor)]
 
 
-def page_params(
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-) -> PageParams:
+# Deep offsets cost a scan of every row before them: past MAX_OFFSET the answer is 422.
+Limit = Annotated[int, Query(ge=1, le=200)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description=f"at most {MAX_OFFSET}")]
+
+
+def page_params(limit: Limit = 50, offset: Offset = 0) -> PageParams:
     """?limit=&offset= validated."""
     return PageParams(limit=limit, offset=offset)
 
 
 Paging = Annotated[PageParams, Depends(page_params)]
 
+
+def cursor_params(
+    limit: Limit = 50,
+    offset: Offset = 0,
+    cursor: Annotated[
+        str | None, Query(max_length=64, description="`next_cursor` of the previous page")
+    ] = None,
+) -> CursorParams:
+    """?limit=&offset=&cursor= validated (a cursor this API did not hand out: 422)."""
+    try:
+        before = decode_cursor(cursor) if cursor else None
+    except BadCursor:
+        raise RequestValidationError(
+            [{"loc": ("query", "cursor"), "msg": "not a cursor from this API", "type": "cursor"}]
+        ) from None
+    return CursorParams(limit=limit, offset=offset, before_id=before)
+
+
+CursorPaging = Annotated[CursorParams, Depends(cursor_params)]
+
 # Path ids are BIGINT: anything outside 1..2^63-1 cannot exist, so it is refused as bad input
 # (422) before it reaches PostgreSQL as an out-of-range parameter.
 MAX_ID = 2**63 - 1
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+async def rate_limit(request: Request) -> None:
+    """429 with Retry-After past the address's or (for writes) the token's rate."""
+    limits: RateLimits | None = getattr(request.app.state, "rate_limits", None)
+    if limits is None:
+        return
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    address = request.client.host if request.client else "unknown"
+    wait = await limits.retry_after(
+        address,
+        token.strip() if scheme.lower() == "bearer" else None,
+        request.method in WRITE_METHODS,
+    )
+    if wait is not None:
+        raise HTTPException(
+            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+            detail="too many requests; retry after the time in Retry-After",
+            headers={"Retry-After": str(wait)},
+        )

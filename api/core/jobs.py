@@ -25,3 +25,4 @@ class Job(StrEnum):
     SWEEP_SHIPMENTS = "sweep_shipments"
     RECONCILE_ALL = "reconcile_all"
     REFRESH_EXPIRING_TOKENS = "refresh_expiring_tokens"
+    PURGE_WEBHOOK_BODIES = "purge_webhook_bodies"

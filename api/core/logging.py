@@ -53,8 +53,11 @@ class JsonFormatter(logging.Formatter):
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
                 entry[key] = _clean(key, value)
+        # Tracebacks quote arguments and SQL errors quote rows: mask them like messages.
         if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+            entry["exc"] = mask_phone(self.formatException(record.exc_info))
+        if record.stack_info:
+            entry["stack"] = mask_phone(self.formatStack(record.stack_info))
         return orjson.dumps(entry, default=str).decode()
 
 

@@ -54,4 +54,4 @@ class PageParams(BaseModel):
     """?limit=&offset= with sane bounds."""
 
     limit: int = Field(default=50, ge=1, le=200)
-    offset: int = Field(default=0, ge=0, le=10_000_000)
+    offset: int = Field(default=0, ge=0, le=10_000)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
@@ -37,7 +38,28 @@ async def _check_redis(request: Request) -> str | None:
     return None
 
 
-@router.get("/ready")
+_READY = {
+    "type": "object",
+    "required": ["status"],
+    "properties": {
+        "status": {"type": "string"},
+        "database": {"type": "string"},
+        "redis": {"type": "string"},
+        "failed": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+}
+
+
+@router.get(
+    "/ready",
+    responses={
+        200: {"description": "Both answer", "content": {"application/json": {"schema": _READY}}},
+        503: {
+            "description": "One of them does not (which, and why)",
+            "content": {"application/json": {"schema": _READY}},
+        },
+    },
+)
 async def ready(request: Request) -> JSONResponse:
     """PostgreSQL and Redis both answer within 2 s (503 otherwise, saying which failed)."""
     checks: dict[str, str | None] = {}
@@ -53,7 +75,36 @@ async def ready(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ready", "database": "ok", "redis": "ok"})
 
 
-@router.get("/metrics")
-async def metrics() -> Response:
-    """Prometheus text exposition."""
+def _metrics_allowed(request: Request) -> bool:
+    settings = request.app.state.settings
+    token = settings.metrics_token.get_secret_value()
+    if not token:
+        # Only outside production (production refuses to start without METRICS_TOKEN).
+        return bool(settings.environment != "production")
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token)
+
+
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={
+        200: {
+            "description": "Prometheus text exposition",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        },
+        401: {
+            "description": "METRICS_TOKEN is set and the bearer token is not it",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        },
+    },
+)
+async def metrics(request: Request) -> Response:
+    """Prometheus text exposition; `Authorization: Bearer <METRICS_TOKEN>` when one is set."""
+    if not _metrics_allowed(request):
+        return JSONResponse(
+            {"detail": "metrics need the bearer METRICS_TOKEN"},
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

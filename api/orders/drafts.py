@@ -49,6 +49,7 @@ class OrderDraft:
     buyer_id: str
     buyer_name: str
     buyer_phone: str
+    buyer_phone_hash: str | None
     ship_province: str
     ship_ward: str
     ship_district: str | None

@@ -42,6 +42,7 @@ from api.orders.models import (
     OrderStatus,
     PaymentStatus,
 )
+from api.orders.phones import phone_digest
 from api.orders.reservation import reserve_new_orders
 from api.orders.status import is_paid_stage, move_fulfilment, normalise
 from api.shipments.outbox import write_new_shipments
@@ -53,7 +54,8 @@ _ORDER_COLUMNS = {
     "platform_update_time": "bigint", "placed_at": "timestamptz", "status": "text",
     "payment_status": "text", "fulfilment_status": "text", "payment_method": "text",
     "currency": "text", "total_vnd": "bigint", "shipping_fee_vnd": "bigint", "buyer_id": "text",
-    "buyer_name": "text", "buyer_phone": "text", "ship_province": "text", "ship_ward": "text",
+    "buyer_name": "text", "buyer_phone": "text", "buyer_phone_hash": "text",
+    "ship_province": "text", "ship_ward": "text",
     "ship_district": "text", "ship_street": "text", "ship_full_address": "text",
 }  # fmt: skip
 _INSERT_ORDERS = unnest_insert(
@@ -102,6 +104,7 @@ def order_header(po: PlatformOrder, connection: ChannelConnection | None) -> dic
         "buyer_id": po.buyer_id[:64],
         "buyer_name": po.buyer_name[:200],
         "buyer_phone": po.buyer_phone[:32],
+        "buyer_phone_hash": phone_digest(po.buyer_phone),
         "ship_province": po.address.province[:100],
         "ship_ward": po.address.commune[:100],
         "ship_district": (po.address.district or None),

@@ -123,6 +123,8 @@ class Order(SQLModel, table=True):
     buyer_id: str = Field(default="", max_length=64)
     buyer_name: str = Field(default="", max_length=200)
     buyer_phone: str = Field(default="", max_length=32)
+    # HMAC of the normalised phone (api/orders/phones.py): exact lookup without the number.
+    buyer_phone_hash: str | None = Field(default=None, max_length=64, index=True)
     ship_province: str = Field(default="", max_length=100)
     ship_ward: str = Field(default="", max_length=100)
     ship_district: str | None = Field(default=None, max_length=100)

@@ -6,20 +6,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.core.deps import MAX_ID, CurrentActor, Id, Paging, SessionDep
-from api.core.schemas import NO_NUL, Page
+from api.core.deps import MAX_ID, CurrentActor, CursorPaging, Id, SessionDep
+from api.core.paging import CursorPage
+from api.core.schemas import NO_NUL
 from api.orders import service
 from api.orders.models import FulfilmentStatus, OrderFlag, OrderStatus, PaymentStatus
-from api.orders.schemas import OrderDetail, OrderRead
+from api.orders.schemas import AnyOrder, AnyOrderDetail
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
 
-@router.get("", response_model=Page[OrderRead])
+@router.get("", response_model=CursorPage[AnyOrder])
 async def list_orders(
     session: SessionDep,
     actor: CurrentActor,
-    paging: Paging,
+    paging: CursorPaging,
     status: OrderStatus | None = None,
     payment_status: PaymentStatus | None = None,
     fulfilment_status: FulfilmentStatus | None = None,
@@ -27,8 +28,19 @@ async def list_orders(
     cooperative_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     live_session_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     platform: Annotated[str | None, Query(max_length=32, pattern=NO_NUL)] = None,
-) -> Page[OrderRead]:
-    """Orders in the caller's scope, newest first."""
+    platform_order_id: Annotated[
+        str | None, Query(min_length=1, max_length=64, pattern=NO_NUL)
+    ] = None,
+    buyer_phone: Annotated[
+        str | None,
+        Query(
+            min_length=9,
+            max_length=20,
+            description="Exact buyer phone, any form (+84…, 0…); not for programme managers",
+        ),
+    ] = None,
+) -> CursorPage[AnyOrder]:
+    """Orders in the caller's scope, newest first (programme managers: without buyers)."""
     filters = {
         "status": status.value if status else None,
         "payment_status": payment_status.value if payment_status else None,
@@ -37,14 +49,13 @@ async def list_orders(
         "cooperative_id": cooperative_id,
         "live_session_id": live_session_id,
         "platform": platform,
+        "platform_order_id": platform_order_id,
+        "buyer_phone": buyer_phone,
     }
-    items, total = await service.list_orders(
-        session, actor, limit=paging.limit, offset=paging.offset, filters=filters
-    )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+    return await service.list_orders(session, actor, paging=paging, filters=filters)
 
 
-@router.get("/{order_id}", response_model=OrderDetail)
-async def read_order(order_id: Id, session: SessionDep, actor: CurrentActor) -> OrderDetail:
+@router.get("/{order_id}", response_model=AnyOrderDetail)
+async def read_order(order_id: Id, session: SessionDep, actor: CurrentActor) -> AnyOrderDetail:
     """One order with its lines and audit trail."""
     return await service.get_order(session, actor, order_id)

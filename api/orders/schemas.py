@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import ConfigDict, Field
+
 from api.core.schemas import Output
 
 
@@ -33,8 +35,11 @@ class OrderEventRead(Output):
     created_at: datetime
 
 
-class OrderRead(Output):
-    """An order with its three status axes and flags."""
+class OrderOverview(Output):
+    """An order without the buyer's person: what programme managers see (place, money, status)."""
+
+    # Forbidding extra keys keeps the audiences apart when one response may be either shape.
+    model_config = ConfigDict(from_attributes=True, extra="forbid")
 
     id: int
     cooperative_id: int | None
@@ -49,13 +54,9 @@ class OrderRead(Output):
     payment_method: str
     total_vnd: int
     shipping_fee_vnd: int
-    buyer_name: str
-    buyer_phone: str
-    ship_province: str
-    ship_ward: str
+    ship_province: str = Field(description="Delivery province")
+    ship_ward: str = Field(description="Delivery commune or ward")
     ship_district: str | None
-    ship_street: str
-    ship_full_address: str
     live_session_id: int | None
     flags: list[str]
     flag_reasons: dict[str, str]
@@ -64,8 +65,29 @@ class OrderRead(Output):
     updated_at: datetime
 
 
-class OrderDetail(OrderRead):
-    """An order with its lines and audit trail."""
+class OrderRead(OrderOverview):
+    """An order with its buyer: for the cooperative, logistics staff and admins."""
+
+    buyer_name: str
+    buyer_phone: str
+    ship_street: str
+    ship_full_address: str
+
+
+class OrderOverviewDetail(OrderOverview):
+    """An order without the buyer's person, with its lines and audit trail."""
 
     lines: list[OrderLineRead]
     events: list[OrderEventRead]
+
+
+class OrderDetail(OrderRead):
+    """An order with its buyer, lines and audit trail."""
+
+    lines: list[OrderLineRead]
+    events: list[OrderEventRead]
+
+
+# What a response holds depends on who asks: programme managers get the overview shapes.
+AnyOrder = OrderRead | OrderOverview
+AnyOrderDetail = OrderDetail | OrderOverviewDetail

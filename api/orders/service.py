@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -12,10 +12,20 @@ from api.accounts.models import Role
 from api.accounts.scope import Actor
 from api.cooperatives.models import Cooperative
 from api.cooperatives.service import visible_cooperatives
-from api.core.errors import NotFound
-from api.core.logging import mask_phone
+from api.core.errors import Forbidden, NotFound, Unprocessable
+from api.core.paging import CursorPage, CursorParams, keyset_page
 from api.orders.models import Order, OrderEvent, OrderLine
-from api.orders.schemas import OrderDetail, OrderEventRead, OrderLineRead, OrderRead
+from api.orders.phones import phone_digest
+from api.orders.schemas import (
+    AnyOrder,
+    AnyOrderDetail,
+    OrderDetail,
+    OrderEventRead,
+    OrderLineRead,
+    OrderOverview,
+    OrderOverviewDetail,
+    OrderRead,
+)
 
 
 def visible_orders(actor: Actor) -> Any:
@@ -27,29 +37,14 @@ def visible_orders(actor: Actor) -> Any:
     )
 
 
-# Who the buyer is and where they live: programme managers watch tonnage, not people. The
-# province and commune stay (reports are by place); the phone keeps a masked shape.
-_PERSONAL = ("buyer_name", "ship_street", "ship_full_address")
-
-
-def order_read(order: Order, actor: Actor) -> OrderRead:
-    """An order as this actor may see it (programme managers see no buyer personal data)."""
-    data = order.model_dump()
+def order_read(order: Order, actor: Actor) -> AnyOrder:
+    """An order as this actor may see it: programme managers get no buyer name, phone or street."""
     if actor.role is Role.PROGRAM_MANAGER:
-        data["buyer_phone"] = mask_phone(order.buyer_phone)
-        data.update(dict.fromkeys(_PERSONAL, ""))
-    return OrderRead.model_validate(data)
+        return OrderOverview.model_validate(order)
+    return OrderRead.model_validate(order)
 
 
-async def list_orders(
-    session: AsyncSession,
-    actor: Actor,
-    *,
-    limit: int,
-    offset: int,
-    filters: dict[str, Any],
-) -> tuple[list[OrderRead], int]:
-    """Orders in scope, newest first, filtered by status axes, flag, coop, session, platform."""
+def _filtered(actor: Actor, filters: dict[str, Any]) -> Any:
     query = select(Order).where(visible_orders(actor))
     for field in (
         "status",
@@ -58,18 +53,42 @@ async def list_orders(
         "cooperative_id",
         "live_session_id",
         "platform",
+        "platform_order_id",
     ):
         value = filters.get(field)
         if value is not None:
             query = query.where(getattr(Order, field) == value)
     if filters.get("flag"):
         query = query.where(col(Order.flags).contains([filters["flag"]]))
-    total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
-    rows = await session.execute(query.order_by(col(Order.id).desc()).limit(limit).offset(offset))
-    return [order_read(o, actor) for o in rows.scalars()], int(total)
+    if filters.get("buyer_phone") is not None:
+        if actor.role is Role.PROGRAM_MANAGER:
+            raise Forbidden("programme managers do not search by buyer")
+        digest = phone_digest(filters["buyer_phone"])
+        if digest is None:
+            raise Unprocessable("not a Vietnamese phone number", field="buyer_phone")
+        query = query.where(col(Order.buyer_phone_hash) == digest)
+    return query
 
 
-async def get_order(session: AsyncSession, actor: Actor, order_id: int) -> OrderDetail:
+async def list_orders(
+    session: AsyncSession, actor: Actor, *, paging: CursorParams, filters: dict[str, Any]
+) -> CursorPage[AnyOrder]:
+    """Orders in scope, newest first, filtered by status axes, flag, coop, session, platform,
+    platform order id or buyer phone."""
+    rows, total, capped, cursor = await keyset_page(
+        session, _filtered(actor, filters), col(Order.id), paging
+    )
+    return CursorPage[AnyOrder](
+        items=[order_read(o, actor) for o in rows],
+        total=total,
+        limit=paging.limit,
+        offset=paging.offset,
+        next_cursor=cursor,
+        total_capped=capped,
+    )
+
+
+async def get_order(session: AsyncSession, actor: Actor, order_id: int) -> AnyOrderDetail:
     """One order with its lines and trail, or NotFound."""
     order = (
         await session.execute(select(Order).where(col(Order.id) == order_id, visible_orders(actor)))
@@ -82,7 +101,8 @@ async def get_order(session: AsyncSession, actor: Actor, order_id: int) -> Order
     trail = await session.execute(
         select(OrderEvent).where(col(OrderEvent.order_id) == order_id).order_by(col(OrderEvent.id))
     )
-    return OrderDetail.model_validate(
+    shape = OrderOverviewDetail if actor.role is Role.PROGRAM_MANAGER else OrderDetail
+    return shape.model_validate(
         {
             **order_read(order, actor).model_dump(),
             "lines": [OrderLineRead.model_validate(x) for x in lines.scalars()],

@@ -52,6 +52,8 @@ class Shipment(SQLModel, table=True):
         CheckConstraint("weight_g > 0", name="weight_positive"),
         CheckConstraint("cod_amount_vnd >= 0", name="cod_not_negative"),
         Index("ix_shipments_cooperative_id_status", "cooperative_id", "status"),
+        # Operators look shipments up by order, cancelled ones included.
+        Index("ix_shipments_order_id", "order_id"),
         Index(
             "ix_shipments_needs_booking",
             "id",

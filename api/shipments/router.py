@@ -7,11 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 
 from api.core.clients import CarrierClients
-from api.core.deps import MAX_ID, CurrentActor, Id, Paging, SessionDep
-from api.core.schemas import Page
+from api.core.deps import MAX_ID, CurrentActor, CursorPaging, Id, SessionDep
+from api.core.paging import CursorPage
+from api.core.schemas import NO_NUL
 from api.shipments import service
 from api.shipments.models import CARRIERS, SHIPMENT_STATUSES
-from api.shipments.schemas import ReceiverUpdate, ShipmentDetail, ShipmentRead
+from api.shipments.schemas import AnyShipment, AnyShipmentDetail, ReceiverUpdate, ShipmentRead
 
 router = APIRouter(prefix="/shipments", tags=["shipments"])
 
@@ -29,33 +30,34 @@ def _carriers(request: Request) -> CarrierClients:
     return clients
 
 
-@router.get("", response_model=Page[ShipmentRead])
+@router.get("", response_model=CursorPage[AnyShipment])
 async def list_shipments(
     session: SessionDep,
     actor: CurrentActor,
-    paging: Paging,
+    paging: CursorPaging,
     status: StatusFilter = None,
     carrier: CarrierFilter = None,
     cooperative_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     needs_attention: bool | None = None,
-) -> Page[ShipmentRead]:
+    order_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    waybill: Annotated[str | None, Query(min_length=1, max_length=64, pattern=NO_NUL)] = None,
+) -> CursorPage[AnyShipment]:
     """Shipments in the caller's scope, newest first; `needs_attention=true`: carrier refusals."""
     filters = {
         "status": status,
         "carrier": carrier,
         "cooperative_id": cooperative_id,
         "needs_attention": needs_attention,
+        "order_id": order_id,
+        "waybill": waybill,
     }
-    items, total = await service.list_shipments(
-        session, actor, limit=paging.limit, offset=paging.offset, filters=filters
-    )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+    return await service.list_shipments(session, actor, paging=paging, filters=filters)
 
 
-@router.get("/{shipment_id}", response_model=ShipmentDetail)
+@router.get("/{shipment_id}", response_model=AnyShipmentDetail)
 async def read_shipment(
     shipment_id: Id, request: Request, session: SessionDep, actor: CurrentActor
-) -> ShipmentDetail:
+) -> AnyShipmentDetail:
     """One shipment with its tracking events and a label link made for this request."""
     return await service.shipment_detail(session, actor, shipment_id, _carriers(request).label_url)
 
@@ -67,7 +69,7 @@ async def update_receiver(
     """Correct the receiver's address, phone or name before the carrier booked the parcel."""
     shipment = await service.update_receiver(session, actor, shipment_id, body)
     await session.commit()
-    return service.shipment_read(shipment, actor)
+    return ShipmentRead.model_validate(shipment)
 
 
 @router.post(
@@ -77,7 +79,7 @@ async def retry_booking(shipment_id: Id, session: SessionDep, actor: CurrentActo
     """Clear the carrier's refusal and book again (409 once booked)."""
     shipment = await service.retry_booking(session, actor, shipment_id)
     await session.commit()
-    return service.shipment_read(shipment, actor)
+    return ShipmentRead.model_validate(shipment)
 
 
 @router.post("/{shipment_id}/cancel", response_model=ShipmentRead)
@@ -90,4 +92,4 @@ async def cancel_shipment(
     if not done:
         response.status_code = status.HTTP_202_ACCEPTED
     shipment = await service.get_shipment(session, actor, shipment_id)
-    return service.shipment_read(shipment, actor)
+    return ShipmentRead.model_validate(shipment)

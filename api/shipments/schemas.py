@@ -5,14 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from api.cooperatives.schemas import PHONE_PATTERN
 from api.core.schemas import Input, Output
 
 
-class ShipmentRead(Output):
-    """A shipment: carrier booking, money, weight, normalised status and who receives it."""
+class ShipmentOverview(Output):
+    """A shipment without its receiver's person: what programme managers see."""
+
+    # Forbidding extra keys keeps the audiences apart when one response may be either shape.
+    model_config = ConfigDict(from_attributes=True, extra="forbid")
 
     id: int
     order_id: int
@@ -30,18 +33,23 @@ class ShipmentRead(Output):
     carrier_status: str | None
     status_reason: str | None
     status_at: datetime | None
-    receiver_name: str
-    receiver_phone: str
     receiver_province: str
     receiver_ward: str
     receiver_district: str | None
-    receiver_street: str
     booking_error: str | None
     booking_attempts: int
     booked_at: datetime | None
     pickup_batch_id: int | None
     created_at: datetime
     updated_at: datetime
+
+
+class ShipmentRead(ShipmentOverview):
+    """A shipment with who receives it: for logistics staff, the cooperative and admins."""
+
+    receiver_name: str
+    receiver_phone: str
+    receiver_street: str
 
 
 class ShipmentEventRead(Output):
@@ -64,6 +72,17 @@ class ShipmentDetail(ShipmentRead):
     # Generated on each request: carriers' print links expire (GHN's after 30 minutes).
     label_url: str | None
     label_error: str | None = None
+
+
+class ShipmentOverviewDetail(ShipmentOverview):
+    """A shipment without its receiver, with its tracking events (no label: it shows the buyer)."""
+
+    events: list[ShipmentEventRead]
+
+
+# What a response holds depends on who asks: programme managers get the overview shapes.
+AnyShipment = ShipmentRead | ShipmentOverview
+AnyShipmentDetail = ShipmentDetail | ShipmentOverviewDetail
 
 
 class ReceiverAddress(Input):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import func, select, true
+from sqlalchemy import select, true
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -20,10 +20,10 @@ from api.cooperatives.addresses import UnknownPlace, resolve_place
 from api.cooperatives.models import Cooperative
 from api.cooperatives.service import visible_cooperatives
 from api.core.errors import Conflict, Forbidden, NotFound, Unprocessable
-from api.core.logging import mask_phone
+from api.core.paging import CursorPage, CursorParams, keyset_page
 from api.orders import events
 from api.orders.models import FulfilmentStatus
-from api.shipments.models import Shipment, ShipmentEvent
+from api.shipments.models import CARRIERS, Shipment, ShipmentEvent
 from api.shipments.outbox import (
     BEFORE_PICKUP,
     SHIPMENT_STAGES,
@@ -33,7 +33,16 @@ from api.shipments.outbox import (
     refusal_reason,
     set_fulfilment,
 )
-from api.shipments.schemas import ReceiverUpdate, ShipmentDetail, ShipmentEventRead, ShipmentRead
+from api.shipments.schemas import (
+    AnyShipment,
+    AnyShipmentDetail,
+    ReceiverUpdate,
+    ShipmentDetail,
+    ShipmentEventRead,
+    ShipmentOverview,
+    ShipmentOverviewDetail,
+    ShipmentRead,
+)
 
 LOCK_NOT_AVAILABLE = "55P03"
 LabelMaker = Callable[[str, str], Awaitable[str]]
@@ -48,30 +57,40 @@ def visible_shipments(actor: Actor) -> Any:
     )
 
 
-def shipment_read(shipment: Shipment, actor: Actor) -> ShipmentRead:
-    """A shipment as this actor may see it (programme managers see no buyer phone numbers)."""
-    read = ShipmentRead.model_validate(shipment)
+def shipment_read(shipment: Shipment, actor: Actor) -> AnyShipment:
+    """A shipment as this actor may see it: programme managers get no receiver name, phone or
+    street."""
     if actor.role is Role.PROGRAM_MANAGER:
-        read.receiver_phone = mask_phone(read.receiver_phone)
-    return read
+        return ShipmentOverview.model_validate(shipment)
+    return ShipmentRead.model_validate(shipment)
 
 
 async def list_shipments(
-    session: AsyncSession, actor: Actor, *, limit: int, offset: int, filters: dict[str, Any]
-) -> tuple[list[ShipmentRead], int]:
-    """Shipments in scope, newest first, by status, carrier, cooperative or needing attention."""
+    session: AsyncSession, actor: Actor, *, paging: CursorParams, filters: dict[str, Any]
+) -> CursorPage[AnyShipment]:
+    """Shipments in scope, newest first, by status, carrier, cooperative, order, waybill or
+    needing attention."""
     query = select(Shipment).where(visible_shipments(actor))
-    for name in ("status", "carrier", "cooperative_id"):
+    for name in ("status", "carrier", "cooperative_id", "order_id"):
         if filters.get(name) is not None:
             query = query.where(getattr(Shipment, name) == filters[name])
+    if filters.get("waybill") is not None:
+        # Every carrier listed: the lookup then uses the (carrier, waybill) unique index.
+        query = query.where(
+            col(Shipment.carrier).in_(CARRIERS), col(Shipment.waybill) == filters["waybill"]
+        )
     if filters.get("needs_attention") is not None:
         error = col(Shipment.booking_error)
         query = query.where(error.is_not(None) if filters["needs_attention"] else error.is_(None))
-    total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
-    rows = await session.execute(
-        query.order_by(col(Shipment.id).desc()).limit(limit).offset(offset)
+    rows, total, capped, cursor = await keyset_page(session, query, col(Shipment.id), paging)
+    return CursorPage[AnyShipment](
+        items=[shipment_read(s, actor) for s in rows],
+        total=total,
+        limit=paging.limit,
+        offset=paging.offset,
+        next_cursor=cursor,
+        total_capped=capped,
     )
-    return [shipment_read(s, actor) for s in rows.scalars()], int(total)
 
 
 async def get_shipment(
@@ -104,10 +123,17 @@ async def _events(session: AsyncSession, shipment_id: int) -> list[ShipmentEvent
 
 async def shipment_detail(
     session: AsyncSession, actor: Actor, shipment_id: int, make_label: LabelMaker
-) -> ShipmentDetail:
+) -> AnyShipmentDetail:
     """One shipment with its tracking events and, once booked, a fresh label link."""
     shipment = await get_shipment(session, actor, shipment_id)
     assert shipment.id is not None
+    if actor.role is Role.PROGRAM_MANAGER:
+        return ShipmentOverviewDetail.model_validate(
+            {
+                **ShipmentOverview.model_validate(shipment).model_dump(),
+                "events": await _events(session, shipment.id),
+            }
+        )
     label_url, label_error = None, None
     if shipment.waybill and shipment.status != "cancelled":
         try:

@@ -23,6 +23,12 @@ class InboundEvent(SQLModel, table=True):
             "received_at",
             postgresql_where=text("handled_at IS NULL"),
         ),
+        # The retention purge's scan: rows that still hold a body, by age.
+        Index(
+            "ix_inbound_events_with_body",
+            "received_at",
+            postgresql_where=text("octet_length(raw_body) > 0"),
+        ),
     )
 
     id: int | None = id_field()

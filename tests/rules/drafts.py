@@ -21,7 +21,8 @@ def order(
         cooperative_id=1, channel_connection_id=1, platform_status="AWAITING_SHIPMENT",
         platform_update_time=0, placed_at=placed_at, status=status, payment_method="cod",
         currency="VND", total_vnd=0, shipping_fee_vnd=0, buyer_id=buyer_id, buyer_name="",
-        buyer_phone="", ship_province="", ship_ward="", ship_district=None, ship_street="",
+        buyer_phone="", buyer_phone_hash=None, ship_province="", ship_ward="", ship_district=None,
+        ship_street="",
         ship_full_address="", id=n,
     )  # fmt: skip
 

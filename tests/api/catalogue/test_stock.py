@@ -30,7 +30,7 @@ async def test_received_and_adjusted_stock_is_ledgered(
         adjust, json={"kind": "adjusted", "quantity": -15, "reason": "hỏng"}, headers=headers
     )
     assert response.json()["stock_available"] == 125
-    rows = (await client.get(ledger, headers=headers)).json()
+    rows = (await client.get(ledger, headers=headers)).json()["items"]
     assert [(r["kind"], r["quantity"], r["on_hand_after"]) for r in rows] == [
         ("adjusted", -15, 125),
         ("received", 40, 140),
