@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import base64
 import secrets
 import signal
 import time
@@ -52,6 +53,12 @@ def production_env() -> dict[str, str]:
         "GHN_WEBHOOK_SECRET": secret(),
         "STRIPE_API_KEY": f"sk_test_{secret()}",
         "STRIPE_WEBHOOK_SECRET": f"whsec_{secret()}",
+        # A Fernet key (32 random bytes, URL-safe base64) for platform tokens at rest.
+        "SECRETS_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "BUYER_PHONE_KEY": secret(),
+        "METRICS_TOKEN": secret(),
+        "PUBLIC_BASE_URL": "http://localhost",
+        "SHOPEE_CALLBACK_URL": "http://localhost/webhooks/shopee",
     }
 
 

@@ -26,6 +26,8 @@ PRODUCTION = {
     "stripe_webhook_secret": SecretStr("whsec_5d2b"),
     "shopee_callback_url": "https://phien.example.vn/webhooks/shopee",
     "public_base_url": "https://phien.example.vn",
+    "buyer_phone_key": SecretStr("phone-key-2c8e41"),
+    "metrics_token": SecretStr("metrics-token-9a7f03"),
 }
 
 
