@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from pydantic import SecretStr, ValidationError
 
 from api.core.config import SECRET_FIELDS, Settings
@@ -33,7 +34,13 @@ async def test_metrics_refused_without_the_token_in_production(settings: Setting
 
 def test_production_refuses_to_start_without_a_metrics_token() -> None:
     secrets = {name: SecretStr(f"real-{name}-value") for name in SECRET_FIELDS}
-    urls = {"database_url": "postgresql://db/phien", "redis_url": "redis://redis:6379/0"}
+    urls = {
+        "database_url": "postgresql://db/phien",
+        "redis_url": "redis://redis:6379/0",
+        "shopee_callback_url": "https://phien.example.vn/webhooks/shopee",
+        "public_base_url": "https://phien.example.vn",
+    }
+    secrets["secrets_keys"] = SecretStr(Fernet.generate_key().decode())
     Settings(environment="production", **urls, **secrets)  # type: ignore[arg-type]
     secrets["metrics_token"] = SecretStr("")
     with pytest.raises(ValidationError, match="metrics_token"):

@@ -11,7 +11,6 @@ import httpx
 import pytest
 
 from api.core.db import Database
-from api.core.logging import mask_phone
 from tests.factories import World
 from tests.shipments.rig import stored_order
 
@@ -54,10 +53,10 @@ async def test_programme_managers_see_no_buyer_personal_data(
     listed = (await client.get("/api/v1/orders", headers=headers)).json()["items"][0]
     detail = (await client.get(f"/api/v1/orders/{order_id}", headers=headers)).json()
     for seen in (listed, detail):
-        assert seen["buyer_phone"] == mask_phone("0912345678")
-        assert "*****" in seen["buyer_phone"]
-        assert seen["buyer_name"] == ""
-        assert (seen["ship_street"], seen["ship_full_address"]) == ("", "")
+        # Not even masked: the programme managers' shape has no buyer fields at all.
+        personal = {"buyer_name", "buyer_phone", "ship_street", "ship_full_address"}
+        assert not personal & seen.keys()
+        assert "0912345678" not in str(seen)
         # Where it goes (province, commune) is what the tonnage reports are about: kept.
         assert seen["ship_province"] == "Thành phố Hà Nội"
         assert "0912345678" not in str(seen)

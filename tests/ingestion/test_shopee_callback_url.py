@@ -30,6 +30,8 @@ def production_like(settings: Settings) -> Settings:
         stripe_webhook_secret=SecretStr("whsec_prod_like_8a2c"),
         shopee_callback_url=CONFIGURED,
         public_base_url="https://phien.example.vn",
+        buyer_phone_key=SecretStr("phone-key-prod-like-5b3a"),
+        metrics_token=SecretStr("metrics-prod-like-7c0d"),
     )
     return Settings.model_validate(values)
 
