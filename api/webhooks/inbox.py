@@ -33,6 +33,10 @@ from api.webhooks.sources import CARRIER_SOURCES, PLATFORM_SOURCES
 
 log = logging.getLogger(__name__)
 
+# Set (best effort) when a webhook could not be stored and was answered 503: the platform resends
+# it only minutes or hours later, so the worker runs a reconciliation pull once the inbox works.
+REFUSED_KEY = "phien:inbox:refused"
+
 # Platform webhooks are drained in batches by up to this many concurrent jobs per source.
 DRAIN_LANES = 2
 
@@ -141,6 +145,18 @@ class InboxWriter:
         self._waiting: list[tuple[Inbound, asyncio.Future[bool]]] = []
         self._writers = 0
         self._tasks: set[asyncio.Task[None]] = set()
+        self._noting: asyncio.Task[None] | None = None
+
+    def note_refused(self) -> None:
+        """Remember that a webhook was refused (one Redis write at a time; never raises)."""
+        if self._noting is None or self._noting.done():
+            self._noting = asyncio.get_running_loop().create_task(self._note_refused())
+
+    async def _note_refused(self) -> None:
+        try:
+            await self.bell.queue.redis.set(REFUSED_KEY, b"1", ex=86_400)
+        except Exception as exc:  # Redis down too: the 5-minute reconcile still comes
+            log.warning("could not note a refused webhook", extra={"error": type(exc).__name__})
 
     async def submit(self, event: Inbound) -> bool:
         """Store the event (with whatever else is waiting); True if it was new."""

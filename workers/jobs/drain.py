@@ -17,6 +17,7 @@ idempotent. A lost ring (Redis down, a crash) is found by the sweeper, which loo
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections import defaultdict
@@ -28,10 +29,11 @@ from sqlmodel import col
 from api.channels.mapping import find_connection, resolve_variants
 from api.channels.models import ChannelConnection, Platform
 from api.core.db import PhienSession, utcnow
+from api.core.jobs import Job
 from api.core.limits import PLATFORM_ORDER_ID_MAX, SHOP_ID_MAX, unstorable
-from api.core.queue import JobBuffer
+from api.core.queue import JobBuffer, PendingJob
 from api.orders.updates import record_unknown_shop_order
-from api.webhooks.inbox import DRAIN_LANES, drain_job, process_job
+from api.webhooks.inbox import DRAIN_LANES, REFUSED_KEY, drain_job, process_job
 from api.webhooks.models import InboundEvent
 from api.webhooks.sources import PLATFORM_SOURCES
 from integrations.platforms import (
@@ -50,6 +52,7 @@ from workers.jobs.attempts import (
     record_failure,
 )
 from workers.jobs.platform_orders import apply_orders, fetch_orders
+from workers.jobs.reconcile import reconcile_job
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +85,29 @@ async def _take(session: PhienSession, source: str, ids: list[int] | None) -> li
     return list((await session.execute(query)).scalars())
 
 
+# Set while a shop's platform fails transiently; on its next good answer, a reconciliation pull
+# catches what changed meanwhile (sooner than the five-minute cron). Kept in Redis, so whichever
+# worker sees the platform come back rings it.
+PLATFORM_DOWN_PREFIX = "phien:platform-down:"
+
+
+async def _note_platform_down(ctx: dict[str, Any], connection: ChannelConnection) -> None:
+    with contextlib.suppress(Exception):  # Redis down as well: the cron still comes
+        await ctx["redis"].set(f"{PLATFORM_DOWN_PREFIX}{connection.id}", b"1", ex=86_400)
+
+
+async def _after_platform_outage(ctx: dict[str, Any], connection: ChannelConnection) -> None:
+    if connection.id is None:
+        return
+    try:
+        was_down = await ctx["redis"].getdel(f"{PLATFORM_DOWN_PREFIX}{connection.id}")
+    except Exception:
+        return  # Redis down: the cron still comes
+    if was_down:
+        log.info("platform answers again; reconciling", extra={"source": connection.platform})
+        await JobBuffer(ctx["queue"], [reconcile_job(connection.id)]).flush()
+
+
 async def _apply_shop(
     ctx: dict[str, Any],
     session: PhienSession,
@@ -92,6 +118,8 @@ async def _apply_shop(
     try:
         orders = {o.order_id: o for o in await fetch_orders(ctx, connection, order_ids)}
     except PlatformError as exc:
+        if exc.transient:
+            await _note_platform_down(ctx, connection)
         detail = {"source": connection.platform, "code": exc.code, "events": len(batch)}
         log.warning("order fetch failed; rows retried later", extra=detail)
         # An outage is waited out; a refusal (a revoked token) soon parks this shop's rows.
@@ -99,6 +127,7 @@ async def _apply_shop(
         for event, _ in batch:
             record_failure(event, f"{exc.code}: {exc.message}", limit=limit)
         return
+    await _after_platform_outage(ctx, connection)
     pairs = [(line.platform_sku_id, line.seller_sku) for o in orders.values() for line in o.lines]
     variants = await resolve_variants(session, connection, pairs)
     outcomes = await apply_orders(
@@ -236,6 +265,11 @@ async def sweep_inbox(ctx: dict[str, Any]) -> int:
             )
         ).all()
     buffer = JobBuffer(ctx["queue"])
+    if await ctx["redis"].getdel(REFUSED_KEY):
+        # Webhooks were refused while the inbox could not store them (the database was down,
+        # and answers now): pull what changed rather than wait for the platforms' retries.
+        log.info("webhooks were refused; reconciling every shop")
+        buffer.add(PendingJob(Job.RECONCILE_ALL, (), job_id="reconcile-all:refused"))
     sources = {source for source, _ in rows if source in PLATFORM_SOURCES}
     for source in sources:
         for lane in range(DRAIN_LANES):
@@ -244,6 +278,6 @@ async def sweep_inbox(ctx: dict[str, Any]) -> int:
         if source not in PLATFORM_SOURCES:
             buffer.add(process_job(source, int(event_id)))
     sent = await buffer.flush()
-    if rows:
+    if rows or sent:
         log.info("inbox sweep", extra={"found": len(rows), "enqueued": sent})
     return len(rows)
