@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_000_000
     # An inbox row still unhandled after this long is offered to the workers again.
     inbox_sweep_after_seconds: int = 10
+    # /ready also asks that some worker polled the queue lately (an API-only process behind a
+    # load balancer of a deployment whose workers must be up). `phien serve` always checks its own.
+    ready_requires_worker: bool = False
 
     tiktok_shop_api_base: str = "https://open-api.tiktokglobalshop.com"
     tiktok_shop_auth_base: str = "https://auth.tiktok-shops.com"
