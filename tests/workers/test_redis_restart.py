@@ -29,6 +29,7 @@ from tests.ingestion.rig import connect_tiktok_shop, line, order_by_platform_id,
 from tests.ingestion.test_faults import PrivateRedis, _free_port
 
 PHIEN = str(Path(sys.executable).with_name("phien"))
+OUTAGE_S = 3.0
 
 
 async def _until(check: Callable[[], Awaitable[bool]], what: str, within_s: float = 60) -> None:
@@ -89,6 +90,8 @@ async def test_serve_outlives_a_redis_restart_and_stops_on_sigterm(
             await _until(lambda: ready(200), "serve ready")
             private_redis.stop()
             await _until(lambda: ready(503), "not ready while Redis is down")
+            # The fault itself: an outage of seconds, far longer than the worker's 50 ms poll.
+            await asyncio.sleep(OUTAGE_S)
             private_redis.start()  # empty: every job and mark is gone
             await _until(lambda: ready(200), "ready again: the worker polls again")
 
