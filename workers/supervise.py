@@ -1,9 +1,10 @@
 """Keep an arq worker running through Redis restarts, and stop it within a bounded time.
 
 arq's poll loop does not survive a lost Redis connection: `Worker.async_run()` raises and the
-worker is gone. `phien serve` runs its worker under `supervise`, which builds a fresh worker and
-starts it again with backoff; a standalone `phien worker` instead exits non-zero so that its own
-supervisor (systemd, compose `restart:`) starts it again.
+worker is gone. Both `phien serve` and `phien worker` run theirs under `supervise`, which builds a
+fresh worker and starts it again with backoff, so a Redis restart costs a second or two. A
+standalone `phien worker` whose workers keep failing for WORKER_GIVE_UP_AFTER_SECONDS exits
+non-zero instead, so that its own supervisor (systemd, compose `restart:`) takes over.
 
 Every worker marks "I polled the queue" in Redis (`PhienWorker.heart_beat`), which `/ready`
 reads: a worker that stopped polling is reported, not silently assumed alive.
@@ -74,9 +75,18 @@ async def run_once(worker: Worker) -> None:
         await close_worker(worker)
 
 
-async def supervise(make: Callable[[], Worker], stop: asyncio.Event) -> None:
-    """Run workers made by `make` until `stop` is set; a failed one is replaced after a pause."""
-    failures = 0
+class GaveUp(Exception):
+    """Workers kept failing for longer than the supervisor was told to wait."""
+
+
+async def supervise(
+    make: Callable[[], Worker], stop: asyncio.Event, give_up_after_s: float | None = None
+) -> None:
+    """Run workers made by `make` until `stop` is set; a failed one is replaced after a pause.
+
+    With `give_up_after_s`, raise GaveUp once workers have failed for that long in a row.
+    """
+    failures, failing_since = 0, None
     while not stop.is_set():
         worker, started = make(), time.monotonic()
         run = asyncio.create_task(run_once(worker))
@@ -89,7 +99,11 @@ async def supervise(make: Callable[[], Worker], stop: asyncio.Event) -> None:
                 await run
             return
         error = run.exception() if not run.cancelled() else None
-        failures = 1 if time.monotonic() - started > HEALTHY_RUN_S else failures + 1
+        healthy = time.monotonic() - started > HEALTHY_RUN_S
+        failures = 1 if healthy else failures + 1
+        failing_since = time.monotonic() if healthy or failing_since is None else failing_since
+        if give_up_after_s is not None and time.monotonic() - failing_since >= give_up_after_s:
+            raise GaveUp(f"workers failed for {give_up_after_s:.0f} s") from error
         pause = RESTART_BACKOFF_S[min(failures, len(RESTART_BACKOFF_S)) - 1]
         reason = type(error).__name__ if error else "stopped"
         log.error("worker stopped; starting a new one", extra={"error": reason, "in_s": pause})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 
 import uvicorn
 from arq.worker import Worker
@@ -19,7 +20,7 @@ from workers.cli.simulators import (
     to_simulate,
 )
 from workers.settings import create_worker
-from workers.supervise import new_worker_name, run_once, supervise
+from workers.supervise import GaveUp, new_worker_name, run_once, supervise
 
 log = logging.getLogger(__name__)
 
@@ -42,19 +43,29 @@ async def run_api(settings: Settings) -> None:
     await _server(settings).serve()
 
 
-async def run_worker(*, burst: bool) -> None:
+async def run_worker(settings: Settings, *, burst: bool) -> None:
     """Process jobs until stopped (or, with burst, until the queue is empty).
 
-    A worker that cannot go on (Redis gone) exits non-zero, so whatever supervises the
-    process (systemd, compose `restart:`) starts it again; stopping never waits on a dead Redis.
+    A failed worker (Redis restarted) is replaced in-process; one that keeps failing for
+    `worker_give_up_after_seconds` exits non-zero, so whatever supervises the process (systemd,
+    compose `restart:`) starts it again. Stopping never waits on a dead Redis.
     """
-    worker = create_worker(burst=burst)
+    if burst:
+        await run_once(create_worker(burst=True))
+        return
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    def make() -> Worker:
+        # Signals are ours (above): arq's handlers would be lost with each replaced worker.
+        return create_worker(handle_signals=False)
+
     try:
-        await run_once(worker)
-    except asyncio.CancelledError:
-        return  # SIGINT/SIGTERM: arq cancelled its own loop
-    except Exception as exc:
-        log.error("worker cannot go on; exiting", extra={"error": type(exc).__name__})
+        await supervise(make, stop, give_up_after_s=settings.worker_give_up_after_seconds)
+    except GaveUp as exc:
+        log.error("worker cannot go on; exiting", extra={"error": str(exc)})
         raise SystemExit(1) from exc
 
 
