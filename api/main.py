@@ -35,6 +35,7 @@ from api.shipments.router import router as shipments_router
 from api.webhooks.inbox import InboxWriter
 from api.webhooks.openapi import webhook_paths
 from api.webhooks.receive import WebhookLane
+from api.webhooks.router import router as inbound_events_router
 from api.webhooks.verify import WebhookContext
 
 
@@ -49,6 +50,7 @@ def api_v1() -> APIRouter:
         channels_router,
         live_sessions_router,
         shipments_router,
+        inbound_events_router,
     ):
         router.include_router(sub)
     return router

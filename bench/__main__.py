@@ -1,4 +1,4 @@
-"""`python -m bench [webhooks|e2e|pipeline|flash|handoff]`: run the benchmarks, print tables."""
+"""`python -m bench [webhooks|e2e|pipeline|flash|handoff|faults]`: run the benchmarks, print tables."""
 
 from __future__ import annotations
 
@@ -65,10 +65,18 @@ async def flash() -> None:
     report(await measure())
 
 
+async def faults() -> None:
+    """Orders through poison webhooks, a killed worker, a hanging carrier, Redis and PG restarts."""
+    from bench.faults import measure, report, settings_from_env
+
+    report(await measure(*settings_from_env()))
+
+
 def main() -> None:
     """Run the benchmarks named on the command line (all by default)."""
     benches = {
-        "webhooks": webhooks, "e2e": e2e, "pipeline": pipeline, "flash": flash, "handoff": handoff
+        "webhooks": webhooks, "e2e": e2e, "pipeline": pipeline, "flash": flash, "handoff": handoff,
+        "faults": faults,
     }  # fmt: skip
     for name in sys.argv[1:] or list(benches):
         uvloop.run(benches[name]())

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from arq.connections import RedisSettings
 from arq.cron import CronJob, cron
-from arq.worker import Function, Worker, func
+from arq.worker import Function, func
 
 from api.core.config import Settings, get_settings
 from api.core.embedded import resolve_urls
@@ -16,6 +16,7 @@ from api.core.queue import JOB_TIMEOUT_S, QUEUE_NAME
 from api.core.serialization import deserialize, serialize
 from workers.context import shutdown, startup
 from workers.jobs import channels, drain, handoff, reconcile, retention, tracking
+from workers.supervise import PhienWorker, new_worker_name
 
 
 def redis_settings(settings: Settings | None = None) -> RedisSettings:
@@ -119,15 +120,20 @@ class WorkerSettings:
 
 
 def create_worker(
-    *, burst: bool = False, handle_signals: bool = True, settings: Settings | None = None
-) -> Worker:
+    *,
+    burst: bool = False,
+    handle_signals: bool = True,
+    settings: Settings | None = None,
+    name: str | None = None,
+) -> PhienWorker:
     """An arq Worker built from WorkerSettings (used by `phien worker`, `phien serve`, tests).
 
     `settings` given explicitly (tests, `phien serve`) travel in the job context, so the
-    worker uses the same database as its caller.
+    worker uses the same database as its caller. `name` is what it marks its polls under.
     """
     check_registry(WorkerSettings.functions, WorkerSettings.cron_jobs)
-    return Worker(
+    return PhienWorker(
+        name=name or new_worker_name(),
         functions=WorkerSettings.functions,
         # arq keeps each cron's next run on the CronJob itself: a worker of its own gets fresh
         # copies, or a second worker in the same process (tests, `phien serve` restarts) would

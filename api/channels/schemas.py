@@ -10,18 +10,38 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, SecretStr, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+)
 
 from api.channels.models import Platform
+from api.core.limits import SHOP_ID_MAX, TOKEN_MAX
 from api.core.schemas import Input, Output
 
 # Ids are BIGINT: larger numbers cannot exist, so they are bad input (422), not a database error.
 BIGINT_MAX = 2**63 - 1
-SHOP_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}$"
+SHOP_ID_PATTERN = rf"^[A-Za-z0-9][A-Za-z0-9._:\-]{{0,{SHOP_ID_MAX - 1}}}$"
 # Platform SKU ids are opaque ("1729382256910270", Shopee's "item_id:model_id"): no spaces.
 PLATFORM_SKU_PATTERN = r"^\S{1,64}$"
 
-Token = Annotated[SecretStr, Field(min_length=1, max_length=2048)]
+
+# Tokens go into HTTP headers and query strings: printable ASCII only (a `Ð` once made httpx
+# fail every call for that shop). Checked here, in the type, so every input that takes a token
+# (manual entry today, an OAuth exchange tomorrow) keeps the rule.
+def _header_safe(token: SecretStr) -> SecretStr:
+    if not all(0x21 <= ord(ch) <= 0x7E for ch in token.get_secret_value()):
+        raise ValueError("a token is printable ASCII without spaces")
+    return token
+
+
+Token = Annotated[
+    SecretStr, Field(min_length=1, max_length=TOKEN_MAX), AfterValidator(_header_safe)
+]
 
 
 class ConnectionStatus(StrEnum):

@@ -81,6 +81,12 @@ class Settings(BaseSettings):
     rate_limits_enabled: bool = True
     # Live API tokens per user: issuing one more revokes the oldest.
     max_live_tokens_per_user: int = 10
+    # /ready also asks that some worker polled the queue lately (an API-only process behind a
+    # load balancer of a deployment whose workers must be up). `phien serve` always checks its own.
+    ready_requires_worker: bool = False
+    # A standalone `phien worker` whose Redis stays unreachable this long exits non-zero (its
+    # process supervisor restarts it); shorter outages are ridden out in-process.
+    worker_give_up_after_seconds: float = 30.0
 
     tiktok_shop_api_base: str = "https://open-api.tiktokglobalshop.com"
     tiktok_shop_auth_base: str = "https://auth.tiktok-shops.com"

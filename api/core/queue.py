@@ -33,6 +33,10 @@ QUEUE_NAME = "phien:queue"
 # the longest job timeout + 10 s, and will not run it again before that mark expires.
 JOB_TIMEOUT_S = 60
 IN_PROGRESS_MARK_S = JOB_TIMEOUT_S + 10
+# Each worker says "I polled the queue" under this prefix + its name. A busy worker polls only
+# between starting jobs, which may take up to a job timeout: the mark lasts longer than that.
+WORKER_POLLED_PREFIX = "phien:worker:"
+WORKER_POLLED_TTL_S = JOB_TIMEOUT_S + 30
 # ARGV: expiry ms, then (job id, score, payload) per job. A job id already queued, running or
 # with a result is skipped, exactly as arq's enqueue_job would return None for it.
 _ENQUEUE_LUA = f"""

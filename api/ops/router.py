@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from api.core.queue import WORKER_POLLED_PREFIX
+
 router = APIRouter(tags=["operations"])
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,22 @@ async def _check_redis(request: Request) -> str | None:
     return None
 
 
+async def _check_worker(request: Request) -> str | None:
+    # `phien serve` names its own worker; an API-only process may be told to want any worker.
+    name = getattr(request.app.state, "worker_name", None)
+    try:
+        if name is not None:
+            polled = await request.app.state.redis.exists(WORKER_POLLED_PREFIX + name)
+        elif request.app.state.settings.ready_requires_worker:
+            keys = request.app.state.redis.scan_iter(match=WORKER_POLLED_PREFIX + "*", count=100)
+            polled = await anext(aiter(keys), None) is not None
+        else:
+            return None
+    except Exception as exc:
+        return type(exc).__name__
+    return None if polled else "no worker polled the queue lately"
+
+
 _READY = {
     "type": "object",
     "required": ["status"],
@@ -45,6 +63,7 @@ _READY = {
         "status": {"type": "string"},
         "database": {"type": "string"},
         "redis": {"type": "string"},
+        "worker": {"type": "string"},
         "failed": {"type": "object", "additionalProperties": {"type": "string"}},
     },
 }
@@ -61,9 +80,13 @@ _READY = {
     },
 )
 async def ready(request: Request) -> JSONResponse:
-    """PostgreSQL and Redis both answer within 2 s (503 otherwise, saying which failed)."""
+    """PostgreSQL and Redis answer within 2 s and a worker polls the queue (503 says which not)."""
     checks: dict[str, str | None] = {}
-    for name, check in (("database", _check_database), ("redis", _check_redis)):
+    for name, check in (
+        ("database", _check_database),
+        ("redis", _check_redis),
+        ("worker", _check_worker),
+    ):
         try:
             checks[name] = await asyncio.wait_for(check(request), timeout=2)
         except TimeoutError:
@@ -72,7 +95,13 @@ async def ready(request: Request) -> JSONResponse:
     if failed:
         log.warning("not ready", extra={"failed": failed})
         return JSONResponse({"status": "unavailable", "failed": failed}, status_code=503)
-    return JSONResponse({"status": "ready", "database": "ok", "redis": "ok"})
+    body = {"status": "ready", "database": "ok", "redis": "ok"}
+    return JSONResponse(body | ({"worker": "ok"} if _wants_worker(request) else {}))
+
+
+def _wants_worker(request: Request) -> bool:
+    state = request.app.state
+    return getattr(state, "worker_name", None) is not None or state.settings.ready_requires_worker
 
 
 def _metrics_allowed(request: Request) -> bool:

@@ -23,6 +23,7 @@ from sqlmodel import Field, SQLModel
 
 from api.cooperatives.models import cooperative_fk
 from api.core.columns import created_at_field, id_field, updated_at_field
+from api.core.limits import PLATFORM_ORDER_ID_MAX, SHOP_ID_MAX
 
 
 class OrderStatus(StrEnum):
@@ -107,8 +108,8 @@ class Order(SQLModel, table=True):
         sa_column=Column(BigInteger, ForeignKey("channel_connections.id", ondelete="SET NULL")),
     )
     platform: str = Field(max_length=32)
-    shop_id: str = Field(max_length=64)
-    platform_order_id: str = Field(max_length=64)
+    shop_id: str = Field(max_length=SHOP_ID_MAX)
+    platform_order_id: str = Field(max_length=PLATFORM_ORDER_ID_MAX)
     platform_status: str = Field(default="", max_length=64)
     # The platform's own update time (unix s): an older event never moves the order backwards.
     platform_update_time: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))

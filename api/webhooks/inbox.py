@@ -10,14 +10,32 @@ sweeper finds unhandled rows and enqueues them again.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import logging
 from dataclasses import dataclass
 
 import asyncpg
 import orjson
 
 from api.core.jobs import Job
+from api.core.limits import (
+    ERROR_MAX,
+    EVENT_KEY_MAX,
+    OBJECT_ID_MAX,
+    PLATFORM_ORDER_ID_MAX,
+    SHOP_ID_MAX,
+    TOPIC_MAX,
+    storable_text,
+    unstorable,
+)
 from api.core.queue import Bell, PendingJob
 from api.webhooks.sources import CARRIER_SOURCES, PLATFORM_SOURCES
+
+log = logging.getLogger(__name__)
+
+# Set (best effort) when a webhook could not be stored and was answered 503: the platform resends
+# it only minutes or hours later, so the worker runs a reconciliation pull once the inbox works.
+REFUSED_KEY = "phien:inbox:refused"
 
 # Platform webhooks are drained in batches by up to this many concurrent jobs per source.
 DRAIN_LANES = 2
@@ -34,6 +52,30 @@ class Inbound:
     object_id: str | None
     raw_body: bytes
     headers: dict[str, str]
+    # Set when no later code could handle it (an id too long for its column): stored parked.
+    park_reason: str | None = None
+
+    def checked(self) -> Inbound:
+        """This event, parked at the door when an id it carries could never be stored."""
+        # A platform's object is its order, whose id the orders table keeps.
+        limit = PLATFORM_ORDER_ID_MAX if self.source in PLATFORM_SOURCES else OBJECT_ID_MAX
+        reason = unstorable("shop_id", self.shop_id, SHOP_ID_MAX) or unstorable(
+            "object id", self.object_id, limit
+        )
+        if reason is None or self.park_reason is not None:
+            return self
+        return Inbound(
+            self.source, self.event_key, self.topic, self.shop_id[:SHOP_ID_MAX],
+            self.object_id[:OBJECT_ID_MAX] if self.object_id else None,
+            self.raw_body, self.headers, reason,
+        )  # fmt: skip
+
+    def stored_key(self) -> str:
+        """The event key as the row keeps it: a key too long for its column becomes its hash."""
+        key = storable_text(self.event_key)
+        if len(key) <= EVENT_KEY_MAX:
+            return key
+        return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
 def drain_job(source: str, lane: int) -> PendingJob:
@@ -52,14 +94,37 @@ def process_job(source: str, event_id: int) -> PendingJob:
 
 _INSERT_MANY = """
     INSERT INTO inbound_events
-           (source, event_key, topic, shop_id, object_id, raw_body, headers, signature_valid)
-    SELECT source, event_key, topic, shop_id, object_id, raw_body, headers::jsonb, true
+           (source, event_key, topic, shop_id, object_id, raw_body, headers, signature_valid,
+            parked_at, last_error, outcome)
+    SELECT source, event_key, topic, shop_id, object_id, raw_body, headers::jsonb, true,
+           CASE WHEN park IS NULL THEN NULL ELSE now() END, park,
+           CASE WHEN park IS NULL THEN NULL ELSE 'refused' END
       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[],
-                  $7::text[])
-           AS t(source, event_key, topic, shop_id, object_id, raw_body, headers)
+                  $7::text[], $8::text[])
+           AS t(source, event_key, topic, shop_id, object_id, raw_body, headers, park)
     ON CONFLICT (source, event_key) DO NOTHING
     RETURNING id, source, event_key
 """
+
+
+def _columns(events: list[Inbound]) -> list[list[str | bytes | None]]:
+    # NUL is the one character PostgreSQL refuses in text and jsonb; the raw body is bytea.
+    def text(value: str | None, limit: int) -> str | None:
+        return None if value is None else storable_text(value)[:limit]
+
+    return [
+        [e.source for e in events],
+        [e.stored_key() for e in events],
+        [text(e.topic, TOPIC_MAX) for e in events],
+        [text(e.shop_id, SHOP_ID_MAX) for e in events],
+        [text(e.object_id, OBJECT_ID_MAX) for e in events],
+        [e.raw_body for e in events],
+        [
+            orjson.dumps({k: storable_text(v) for k, v in e.headers.items()}).decode()
+            for e in events
+        ],
+        [text(e.park_reason, ERROR_MAX) for e in events],
+    ]
 
 
 MAX_WRITERS = 2
@@ -80,6 +145,18 @@ class InboxWriter:
         self._waiting: list[tuple[Inbound, asyncio.Future[bool]]] = []
         self._writers = 0
         self._tasks: set[asyncio.Task[None]] = set()
+        self._noting: asyncio.Task[None] | None = None
+
+    def note_refused(self) -> None:
+        """Remember that a webhook was refused (one Redis write at a time; never raises)."""
+        if self._noting is None or self._noting.done():
+            self._noting = asyncio.get_running_loop().create_task(self._note_refused())
+
+    async def _note_refused(self) -> None:
+        try:
+            await self.bell.queue.redis.set(REFUSED_KEY, b"1", ex=86_400)
+        except Exception as exc:  # Redis down too: the 5-minute reconcile still comes
+            log.warning("could not note a refused webhook", extra={"error": type(exc).__name__})
 
     async def submit(self, event: Inbound) -> bool:
         """Store the event (with whatever else is waiting); True if it was new."""
@@ -106,25 +183,23 @@ class InboxWriter:
     async def _write(self, batch: list[tuple[Inbound, asyncio.Future[bool]]]) -> None:
         events = [event for event, _ in batch]
         try:
-            rows = await self.pool.fetch(
-                _INSERT_MANY,
-                [e.source for e in events],
-                [e.event_key[:255] for e in events],
-                [e.topic[:64] for e in events],
-                [e.shop_id[:64] for e in events],
-                [e.object_id[:128] if e.object_id else None for e in events],
-                [e.raw_body for e in events],
-                [orjson.dumps(e.headers).decode() for e in events],
-            )
+            rows = await self.pool.fetch(_INSERT_MANY, *_columns(events))
         except Exception as exc:
+            if len(batch) > 1:
+                # One row the database refuses must not fail its neighbours: each on its own.
+                log.warning("group insert failed; storing its rows one by one",
+                            extra={"rows": len(batch), "error": type(exc).__name__})  # fmt: skip
+                for item in batch:
+                    await self._write([item])
+                return
             for _, future in batch:
                 if not future.done():
                     future.set_exception(exc)
             return
         new = {(row["source"], row["event_key"]): int(row["id"]) for row in rows}
         for event, future in batch:
-            event_id = new.pop((event.source, event.event_key[:255]), None)
-            if event_id is not None:
+            event_id = new.pop((event.source, event.stored_key()), None)
+            if event_id is not None and event.park_reason is None:
                 self.bell.ring(process_job(event.source, event_id))
             if not future.done():
                 future.set_result(event_id is not None)

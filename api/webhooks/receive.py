@@ -61,11 +61,14 @@ class WebhookLane:
                 break
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         request = WebhookRequest(_url(scope, headers), headers, b"".join(chunks), tail)
+        context = self.context()
         try:
-            status, body = await handler(self.context(), request)
+            status, body = await handler(context, request)
         except Exception:
-            # The inbox could not store it: the sender must retry, so never answer 200.
+            # The inbox could not store it: the sender must retry, so never answer 200, and a
+            # reconciliation pull soon catches what the sender would only resend much later.
             log.exception("webhook not stored", extra={"path": label})
+            context.inbox.note_refused()
             status, body = _UNAVAILABLE
         await send(
             {

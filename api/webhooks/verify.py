@@ -6,11 +6,12 @@ the acknowledgement hot path without the framework's per-request machinery.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from api.core.config import Settings
 from api.webhooks.inbox import Inbound, InboxWriter
@@ -24,6 +25,9 @@ OK = (200, b'{"ok":true}')
 BAD_SIGNATURE = (401, b'{"detail":"invalid signature"}')
 # Only these request headers are kept with the event (never the signature itself).
 KEPT_HEADERS = ("content-type", "user-agent", "x-request-id", "x-forwarded-for")
+# Updates one carrier push may carry (stored as one row, applied by one job). Viettel Post sends
+# one DATA object per push; a push of thousands is refused whole, with a 4xx that says why.
+MAX_UPDATES_PER_PUSH = 100
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,7 @@ async def _accept(
     kept = {k: request.headers[k][:200] for k in KEPT_HEADERS if k in request.headers}
     event = Inbound(
         hook.platform, hook.event_key, hook.topic, hook.shop_id, hook.order_id, request.body, kept
-    )
+    ).checked()
     if not await ctx.inbox.submit(event):
         log.info("duplicate webhook", extra={"source": hook.platform, "event_key": hook.event_key})
     return OK
@@ -105,21 +109,38 @@ async def shopee_webhook(ctx: WebhookContext, request: WebhookRequest) -> tuple[
     return await _accept(ctx, hook, request)
 
 
+def too_many_updates(count: int) -> tuple[int, bytes]:
+    """The answer to a push carrying more updates than one row and one job may take."""
+    detail = f"a push carries at most {MAX_UPDATES_PER_PUSH} updates; this one carried {count}"
+    return 422, orjson.dumps({"detail": detail})
+
+
+def _push_key(updates: list[TrackingUpdate]) -> str:
+    if len(updates) == 1:
+        return updates[0].event_key  # the key rows of one update have always had
+    joined = "\n".join(u.event_key for u in updates).encode()
+    return f"push:{len(updates)}:{hashlib.sha256(joined).hexdigest()}"
+
+
 async def _accept_tracking(
-    ctx: WebhookContext, source: str, updates: list[TrackingUpdate], request: WebhookRequest
-) -> tuple[int, bytes]:
+    ctx: WebhookContext, source: str, updates: list[TrackingUpdate], request: WebhookRequest,
+    body: bytes,
+) -> tuple[int, bytes]:  # fmt: skip
+    """Store a carrier push once, as one row for one job, however many updates it carries."""
     kept = {k: request.headers[k][:200] for k in KEPT_HEADERS if k in request.headers}
+    if len(updates) > MAX_UPDATES_PER_PUSH:
+        log.warning("carrier push refused: too many updates", extra={"source": source,
+                    "updates": len(updates)})  # fmt: skip
+        return too_many_updates(len(updates))
     if not updates:
         # Authentic but unreadable: kept for a person, answered 200 so the carrier stops retrying.
-        key = f"unparseable:{hashlib.sha256(request.body).hexdigest()}"
-        rows = [Inbound(source, key, "unparseable", "", None, request.body, kept)]
+        key = f"unparseable:{hashlib.sha256(body).hexdigest()}"
+        row = Inbound(source, key, "unparseable", "", None, body, kept)
     else:
-        rows = [
-            Inbound(source, u.event_key, u.raw_status, "", u.waybill, request.body, kept)
-            for u in updates
-        ]
-    # Submitted together, the rows join one group commit; carriers resend duplicates freely.
-    await asyncio.gather(*(ctx.inbox.submit(row) for row in rows))
+        waybill = updates[0].waybill if len(updates) == 1 else None
+        topic = updates[0].raw_status if len(updates) == 1 else "batch"
+        row = Inbound(source, _push_key(updates), topic, "", waybill, body, kept).checked()
+    await ctx.inbox.submit(row)
     return OK
 
 
@@ -133,7 +154,9 @@ async def viettel_post_webhook(ctx: WebhookContext, request: WebhookRequest) -> 
         updates = viettel_post.parse_webhook(request.body)
     except WebhookPayloadError:
         updates = []
-    return await _accept_tracking(ctx, "viettel_post", updates, request)
+    # The body's TOKEN may be our secret: it is never stored.
+    body = viettel_post.redact_token(request.body)
+    return await _accept_tracking(ctx, "viettel_post", updates, request, body)
 
 
 async def ghn_webhook(ctx: WebhookContext, request: WebhookRequest) -> tuple[int, bytes]:
@@ -146,7 +169,7 @@ async def ghn_webhook(ctx: WebhookContext, request: WebhookRequest) -> tuple[int
         updates = ghn.parse_webhook(request.body)
     except WebhookPayloadError:
         updates = []
-    return await _accept_tracking(ctx, "ghn", updates, request)
+    return await _accept_tracking(ctx, "ghn", updates, request, request.body)
 
 
 HANDLERS: dict[str, Any] = {

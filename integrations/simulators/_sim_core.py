@@ -275,7 +275,9 @@ def _apply_config(core: SimCore, req: ConfigPatchIn) -> None:
     if req.retry is not None:
         core.pusher.policy.retry = req.retry
     if req.backoff_s is not None:
-        core.pusher.policy.backoff_s = tuple(min(max(s, 0.0), 10.0) for s in req.backoff_s)
+        core.pusher.policy.backoff_s = tuple(req.backoff_s)
+    if req.time_scale is not None:
+        core.pusher.policy.time_scale = req.time_scale
 
 
 def _config_view(core: SimCore) -> dict[str, object]:
@@ -285,4 +287,5 @@ def _config_view(core: SimCore) -> dict[str, object]:
         "failure_rate": core.faults.failure_rate,
         "retry": core.pusher.policy.retry,
         "backoff_s": list(core.pusher.policy.backoff_s),
+        "time_scale": core.pusher.policy.time_scale,
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
@@ -96,7 +96,12 @@ class ConfigPatchIn(BaseModel):
     latency_ms: int | None = Field(default=None, ge=0, le=60_000)
     failure_rate: float | None = Field(default=None, ge=0.0, le=1.0)
     retry: bool | None = None
-    backoff_s: list[float] | None = Field(default=None, max_length=10)
+    # The platform's retry schedule in seconds (a day at most between tries), and how much
+    # faster than real time the simulator runs it.
+    backoff_s: list[Annotated[float, Field(ge=0, le=86_400)]] | None = Field(
+        default=None, max_length=10
+    )
+    time_scale: float | None = Field(default=None, ge=0.0, le=1.0)
 
 
 class FaultsIn(BaseModel):

@@ -31,8 +31,10 @@ class PushStats:
     retried: int = 0  # attempts that were retries
     gave_up: int = 0  # deliveries abandoned after the last attempt
     pending: int = 0  # deliveries not finished yet
+    # Seconds of the platform's schedule waited before retries, summed (before any time scale).
+    waited_s: float = 0.0
 
-    def as_dict(self) -> dict[str, int]:
+    def as_dict(self) -> dict[str, float]:
         """The counters as a JSON-ready dict."""
         return {
             "deliveries": self.deliveries,
@@ -42,16 +44,31 @@ class PushStats:
             "retried": self.retried,
             "gave_up": self.gave_up,
             "pending": self.pending,
+            "waited_s": self.waited_s,
         }
+
+
+# TikTok Shop retries a webhook 4 times, 2 min, 30 min, 3 h and 12 h after the first attempt
+# (platforms.md §1.5), then gives up.
+TIKTOK_SHOP_RETRIES_S: tuple[float, ...] = (120.0, 1800.0, 10800.0, 43200.0)
+# Shopee's live-push retry schedule is not documented (platforms.md §2.1: UNCONFIRMED). What is
+# documented is that an undelivered push becomes a "lost" message, kept 3 days for
+# `get_lost_push_message`: the simulator plays the strictest reading, no retry at all.
+SHOPEE_RETRIES_S: tuple[float, ...] = ()
 
 
 @dataclass(slots=True)
 class PushPolicy:
-    """How hard the simulator tries: real platforms retry over hours, the simulator in seconds."""
+    """How hard the simulator tries, on the platform's own schedule.
+
+    `time_scale` compresses the schedule for tests and benches (0.0001 turns 12 h into 4.3 s)
+    without changing which attempts are made; stats count the schedule's seconds unscaled.
+    """
 
     retry: bool = True
-    backoff_s: tuple[float, ...] = (0.05, 0.2, 0.5, 1.0)
+    backoff_s: tuple[float, ...] = TIKTOK_SHOP_RETRIES_S
     timeout_s: float = 3.0  # both platforms want an answer within 3 s
+    time_scale: float = 1.0
 
 
 class WebhookPusher:
@@ -129,8 +146,9 @@ class WebhookPusher:
         for attempt in range(len(backoff) + 1):
             if attempt:
                 self.stats.retried += 1
+                self.stats.waited_s += backoff[attempt - 1]
                 # Sleep outside the semaphore so a failing target does not starve others.
-                await asyncio.sleep(backoff[attempt - 1])
+                await asyncio.sleep(backoff[attempt - 1] * self.policy.time_scale)
             if await self._attempt(push):
                 return True
         self.stats.gave_up += 1

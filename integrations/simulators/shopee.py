@@ -24,7 +24,12 @@ from integrations.simulators._shopee_auth import AuthPartner, ShopTokens, build_
 from integrations.simulators._shopee_wire import error, hmac_hex, json_body, ok, render_order
 from integrations.simulators._sim_core import Faults, SimCore, build_control_router
 from integrations.simulators._sim_models import SimOrder
-from integrations.simulators._webhook_pusher import Push, PushPolicy, WebhookPusher
+from integrations.simulators._webhook_pusher import (
+    SHOPEE_RETRIES_S,
+    Push,
+    PushPolicy,
+    WebhookPusher,
+)
 
 DEFAULT_SHOP_ID = 727720655
 DEFAULT_PARTNER_ID = 2001887
@@ -70,8 +75,10 @@ class ShopeeSimConfig:
     failure_rate: float = 0.0
     push_concurrency: int = 32
     push_retry: bool = True
-    push_backoff_s: tuple[float, ...] = (0.05, 0.2, 0.5)  # live-push schedule is UNCONFIRMED
+    # The live-push retry schedule is UNCONFIRMED (§2.1): none, the push is lost at once.
+    push_backoff_s: tuple[float, ...] = SHOPEE_RETRIES_S
     push_timeout_s: float = 3.0
+    push_time_scale: float = 1.0
     timestamp_tolerance_s: int = 300  # "timestamp … expires in 5 minutes"
     seed: int = 0
 
@@ -137,7 +144,7 @@ def create_app(config: ShopeeSimConfig | None = None) -> FastAPI:
     state = _State(ShopTokens({cfg.access_token: None}, {cfg.refresh_token: None}))
     names = {shop: cfg.shop_names.get(shop, f"Shopee shop {shop}") for shop in cfg.shop_ids}
     partner = AuthPartner(cfg.partner_id, cfg.partner_key, names, cfg.timestamp_tolerance_s)
-    policy = PushPolicy(cfg.push_retry, cfg.push_backoff_s, cfg.push_timeout_s)
+    policy = PushPolicy(cfg.push_retry, cfg.push_backoff_s, cfg.push_timeout_s, cfg.push_time_scale)
     pusher = WebhookPusher(
         policy, concurrency=cfg.push_concurrency, on_gave_up=lambda p: _record_lost(state, p)
     )

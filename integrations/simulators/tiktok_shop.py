@@ -24,7 +24,12 @@ from integrations.simulators._sim_core import Faults, SimCore, build_control_rou
 from integrations.simulators._sim_models import SimOrder
 from integrations.simulators._tiktok_auth import AuthApp, Grants, build_auth_router
 from integrations.simulators._tiktok_wire import api_sign, envelope, hmac_hex
-from integrations.simulators._webhook_pusher import Push, PushPolicy, WebhookPusher
+from integrations.simulators._webhook_pusher import (
+    TIKTOK_SHOP_RETRIES_S,
+    Push,
+    PushPolicy,
+    WebhookPusher,
+)
 
 DEFAULT_SHOP_ID = "7495540735365777507"
 DEFAULT_SHOP_CIPHER = "ROW_sim_cipher_7495540735"
@@ -73,9 +78,10 @@ class TikTokShopSimConfig:
     failure_rate: float = 0.0
     push_concurrency: int = 32
     push_retry: bool = True
-    # Real retries come after 2 min, 30 min, 3 h and 12 h (§1.5); scaled down to seconds here.
-    push_backoff_s: tuple[float, ...] = (0.05, 0.2, 0.5, 1.0)
+    # Retries 2 min, 30 min, 3 h and 12 h after the first attempt (§1.5); tests compress time.
+    push_backoff_s: tuple[float, ...] = TIKTOK_SHOP_RETRIES_S
     push_timeout_s: float = 3.0
+    push_time_scale: float = 1.0
     webhook_cancel_status: str = "CANCEL"  # §1.2 doc spelling; set "CANCELLED" to test the other
     seed: int = 0
 
@@ -129,7 +135,7 @@ def create_app(config: TikTokShopSimConfig | None = None) -> FastAPI:
     """A FastAPI app that plays TikTok Shop (API host and auth host in one)."""
     cfg = replace(config) if config is not None else TikTokShopSimConfig()
     platform = _TikTokPlatform(cfg)
-    policy = PushPolicy(cfg.push_retry, cfg.push_backoff_s, cfg.push_timeout_s)
+    policy = PushPolicy(cfg.push_retry, cfg.push_backoff_s, cfg.push_timeout_s, cfg.push_time_scale)
     pusher = WebhookPusher(policy, concurrency=cfg.push_concurrency)
     faults = Faults(latency_s=cfg.latency_ms / 1000, failure_rate=cfg.failure_rate)
     core = SimCore(platform, pusher, faults, cfg.webhook_url, cfg.seed)

@@ -5,13 +5,17 @@ Real API over HTTP, real PostgreSQL and Redis, burst arq workers, carrier simula
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import orjson
+import redis.asyncio as aioredis
 from sqlalchemy import func, select
 from sqlmodel import col
 
 from api.core.config import Settings
 from api.core.db import Database
+from api.core.queue import QUEUE_NAME
 from api.shipments.models import ShipmentEvent
 from api.webhooks.models import InboundEvent
 from tests.factories import World
@@ -129,7 +133,7 @@ async def test_unknown_waybill_is_answered_200_and_recorded(
     assert (event.shipment_id, event.waybill, event.status) == (None, "1899999999999", "delivered")
 
 
-async def test_one_body_with_several_updates_stores_each(
+async def test_one_body_with_several_updates_is_one_row_applying_each(
     client: httpx.AsyncClient, settings: Settings, db: Database
 ) -> None:
     secret = settings.viettel_post_webhook_secret.get_secret_value()
@@ -142,7 +146,41 @@ async def test_one_body_with_several_updates_stores_each(
     async with db.session() as session:
         waybills = (await session.execute(select(col(ShipmentEvent.waybill)))).scalars().all()
     assert sorted(waybills) == ["187777777770", "187777777771"]
-    assert await inbox_outcomes(db, "viettel_post") == ["unknown_waybill", "unknown_waybill"]
+    assert await inbox_outcomes(db, "viettel_post") == ["unknown_waybill:2"]
+
+
+async def test_a_push_is_stored_once_capped_and_without_its_token(
+    client: httpx.AsyncClient, settings: Settings, db: Database, redis_url: str
+) -> None:
+    """Failed on 95bffa4: N DATA items made N rows, each holding the whole body, and N jobs."""
+    secret = settings.viettel_post_webhook_secret.get_secret_value()
+
+    def push(items: int) -> bytes:
+        rows = [orjson.loads(vtp_body(f"1866{n:08d}", 105, at(0), token=secret))["DATA"]
+                for n in range(items)]  # fmt: skip
+        return orjson.dumps({"DATA": rows, "TOKEN": secret})
+
+    too_many = await client.post(VTP_PATH, content=push(150), headers={"Authorization": secret})
+    assert too_many.status_code == 422
+    assert too_many.json() == {"detail": "a push carries at most 100 updates; this one carried 150"}
+    assert await _inbox_count(db) == 0
+
+    queue = aioredis.Redis.from_url(redis_url)
+    before = await queue.zcard(QUEUE_NAME)
+    assert await post_vtp(client, settings, push(100)) == 200
+    assert await _inbox_count(db) == 1
+    for _ in range(100):  # the bell rings a few milliseconds after the answer
+        if await queue.zcard(QUEUE_NAME) > before:
+            break
+        await asyncio.sleep(0.02)
+    assert await queue.zcard(QUEUE_NAME) - before == 1
+    await queue.aclose()
+    async with db.session() as session:
+        (stored,) = (await session.execute(select(InboundEvent))).scalars()
+    assert secret.encode() not in stored.raw_body
+    assert orjson.loads(stored.raw_body)["TOKEN"] == "[redacted]"
+    await work_off_inbox(settings, db)
+    assert await inbox_outcomes(db, "viettel_post") == ["unknown_waybill:100"]
 
 
 async def test_unparseable_but_authentic_body_is_kept_and_answered_200(

@@ -64,7 +64,7 @@ def worker(
 
     settings = get_settings()
     configure_logging(settings.log_level)
-    uvloop.run(run_worker(burst=burst))
+    uvloop.run(run_worker(settings, burst=burst))
 
 
 @app.command()

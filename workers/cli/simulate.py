@@ -65,6 +65,9 @@ def tiktok_shop(
     latency_ms: int = 0,
     failure_rate: float = 0.0,
     push_concurrency: int = 32,
+    push_time_scale: Annotated[
+        float, typer.Option(help="run the 2 min … 12 h retry schedule this much faster (0–1)")
+    ] = 1.0,
 ) -> None:
     """Serve the TikTok Shop simulator (order API, token refresh, signed webhooks)."""
     from integrations.simulators.live import run_tiktok_shop_simulator
@@ -75,6 +78,7 @@ def tiktok_shop(
         latency_ms=latency_ms,
         failure_rate=failure_rate,
         push_concurrency=push_concurrency,
+        push_time_scale=push_time_scale,
     )
     config = replace(config, **credentials_from_env("tiktok-shop"))
     run_tiktok_shop_simulator(host, port or _port("tiktok-shop"), config)

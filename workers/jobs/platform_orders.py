@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from api.catalogue.models import Variant
@@ -53,34 +54,31 @@ async def fetch_orders(
     return []
 
 
-async def updated_orders(
-    ctx: dict[str, Any], connection: ChannelConnection, since: int, until: int, max_pages: int
-) -> list[PlatformOrder]:
-    """Orders the platform says changed in [since, until], for reconciliation."""
-    found: list[PlatformOrder] = []
-    cursor: str | None = None
+@dataclass(frozen=True)
+class ChangedPage:
+    """One page of orders the platform says changed, and where the next page starts."""
+
+    orders: list[PlatformOrder]
+    cursor: str | None  # None: this was the last page
+
+
+async def changed_orders_page(
+    ctx: dict[str, Any], connection: ChannelConnection, since: int, until: int, cursor: str | None
+) -> ChangedPage:
+    """One page of the orders changed in [since, until] (reconciliation pages through them)."""
     if connection.platform == "tiktok_shop":
-        tiktok = _tiktok(ctx)
-        for _ in range(max_pages):
-            page, cursor = await tiktok.search_orders(
-                connection.shop_cipher or "", _token(connection), since, cursor,
-                shop_id=connection.shop_id,
-            )  # fmt: skip
-            found += page
-            if not cursor:
-                break
-    elif connection.platform == "shopee":
+        orders, cursor = await _tiktok(ctx).search_orders(
+            connection.shop_cipher or "", _token(connection), since, cursor,
+            shop_id=connection.shop_id,
+        )  # fmt: skip
+        return ChangedPage(orders, cursor)
+    if connection.platform == "shopee":
         shopee = _shopee(ctx)
-        sns: list[str] = []
-        for _ in range(max_pages):
-            page_sns, cursor = await shopee.get_order_list(
-                int(connection.shop_id), _token(connection), since, until, cursor
-            )
-            sns += page_sns
-            if not cursor:
-                break
-        found = await shopee.get_order_detail(int(connection.shop_id), _token(connection), sns)
-    return found
+        shop_id, token = int(connection.shop_id), _token(connection)
+        sns, cursor = await shopee.get_order_list(shop_id, token, since, until, cursor)
+        orders = await shopee.get_order_detail(shop_id, token, sns) if sns else []
+        return ChangedPage(orders, cursor)
+    return ChangedPage([], None)
 
 
 async def apply_orders(

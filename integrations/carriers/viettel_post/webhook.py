@@ -104,3 +104,18 @@ def parse_webhook(raw_body: bytes) -> list[TrackingUpdate]:
     if not rows or len(rows) != len(candidates):
         raise WebhookPayloadError("Viettel Post webhook body has no DATA object")
     return [_update(r) for r in rows]
+
+
+REDACTED = "[redacted]"
+
+
+def redact_token(raw_body: bytes) -> bytes:
+    """The body with its `TOKEN` (possibly our webhook secret) replaced, fit to be stored."""
+    try:
+        doc = orjson.loads(raw_body)
+    except orjson.JSONDecodeError:
+        return raw_body
+    if not isinstance(doc, dict) or "TOKEN" not in doc:
+        return raw_body
+    doc["TOKEN"] = REDACTED
+    return orjson.dumps(doc)

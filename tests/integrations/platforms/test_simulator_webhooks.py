@@ -1,9 +1,15 @@
 """Simulators push correctly signed webhooks, with duplicates, disorder and retries on request."""
 
+import httpx
+
+from integrations.platforms.shopee import ShopeeClient
 from integrations.platforms.shopee.parsing import parse_push
 from integrations.platforms.tiktok_shop.parsing import parse_webhook
 from integrations.platforms.tiktok_shop.signing import verify_webhook
 from integrations.simulators.serve import serve_in_background
+from integrations.simulators.shopee import ShopeeSimConfig
+from integrations.simulators.shopee import create_app as create_shopee_app
+from integrations.simulators.tiktok_shop import create_app as create_tiktok_app
 
 from .conftest import Receiver, SimRig
 
@@ -30,6 +36,7 @@ async def test_tiktok_push_is_signed_and_verified(tiktok: SimRig) -> None:
         "retried": 0,
         "gave_up": 0,
         "pending": 0,
+        "waited_s": 0.0,
     }
 
 
@@ -96,6 +103,7 @@ async def test_non_2xx_answers_are_retried_until_acked(tiktok: SimRig) -> None:
         "retried": 2,
         "gave_up": 0,
         "pending": 0,
+        "waited_s": 0.03,
     }
 
 
@@ -164,3 +172,40 @@ async def test_push_without_target_is_refused(tiktok: SimRig) -> None:
     assert response.status_code == 409
     stats = await tiktok.control("GET", "/_sim/stats")
     assert stats["orders"] == 0
+
+
+async def test_tiktok_retries_on_the_platforms_schedule_compressed(
+    tiktok: SimRig, http: httpx.AsyncClient
+) -> None:
+    """Failed on 95bffa4, whose simulator gave a webhook up after 1.75 s (platforms.md §1.5)."""
+    async with serve_in_background(create_tiktok_app()) as sim:
+        rig = SimRig(sim, http, tiktok.receiver)
+        config = await rig.control("GET", "/_sim/config")
+        assert (config["backoff_s"], config["time_scale"]) == ([120, 1800, 10800, 43200], 1.0)
+        # 12 h of the platform's patience in under half a second of ours.
+        patch = {"webhook_url": tiktok.receiver.url, "time_scale": 0.00001}
+        await rig.control("PATCH", "/_sim/config", json=patch)
+        tiktok.receiver.fail_next = 100
+        await rig.control("POST", "/_sim/orders", json={"lines": [TIKTOK_LINE]})
+        stats = (await rig.drain())["webhooks"]
+    assert (stats["sent"], stats["retried"], stats["gave_up"]) == (5, 4, 1)
+    assert stats["waited_s"] == 120 + 1800 + 10800 + 43200
+
+
+async def test_shopee_keeps_an_undelivered_push_as_lost(
+    shopee: SimRig, http: httpx.AsyncClient
+) -> None:
+    """Shopee's retry schedule is unknown; its lost-push store is documented (§2.1)."""
+    async with serve_in_background(create_shopee_app()) as sim:
+        rig = SimRig(sim, http, shopee.receiver)
+        assert (await rig.control("GET", "/_sim/config"))["backoff_s"] == []
+        await rig.control("PATCH", "/_sim/config", json={"webhook_url": shopee.receiver.url})
+        shopee.receiver.fail_next = 1
+        await rig.control("POST", "/_sim/orders", json={"lines": [SHOPEE_LINE]})
+        stats = await rig.drain()
+        client = ShopeeClient(
+            http, sim, ShopeeSimConfig().partner_id, ShopeeSimConfig().partner_key
+        )
+        lost = await client.get_lost_push_message()
+    assert (stats["webhooks"]["sent"], stats["webhooks"]["gave_up"]) == (1, 1)
+    assert len(lost.messages) == 1
