@@ -54,6 +54,8 @@ def _env(settings: Settings, redis_url: str, port: int) -> dict[str, str]:
         "TIKTOK_SHOP_APP_KEY": settings.tiktok_shop_app_key,
         "TIKTOK_SHOP_APP_SECRET": settings.tiktok_shop_app_secret.get_secret_value(),
         "INBOX_SWEEP_AFTER_SECONDS": "0",
+        # The tokens the test stored are encrypted with the test's keys.
+        "SECRETS_KEYS": settings.secrets_keys.get_secret_value(),
         # The machine's PostgreSQL is shared by parallel test runs: take few connections.
         "DB_POOL_SIZE": "3",
         "DB_MAX_OVERFLOW": "2",
