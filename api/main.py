@@ -102,12 +102,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.database_url, settings.redis_url, settings.var_dir
         )
         db = Database(
-            db_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+            db_url, pool_size=settings.pool_size_for(), max_overflow=settings.db_max_overflow
         )
         redis = await open_redis(redis_url)
         db.job_sender = JobQueue(redis)
         bell = Bell(db.job_sender)
-        inbox_pool = await open_inbox_pool(db_url, settings.db_pool_size)
+        inbox_pool = await open_inbox_pool(db_url, settings.pool_size_for())
         await bell.start()
         # Everything allocated so far lives as long as the process: keep it out of the
         # collector's sweeps, which otherwise show up as pauses in webhook tail latency.

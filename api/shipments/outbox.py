@@ -28,6 +28,7 @@ from api.orders import events
 from api.orders.drafts import LineDraft, OrderDraft
 from api.orders.events import EventBatch
 from api.orders.models import FulfilmentStatus, Order, OrderFlag, OrderLine, OrderStatus
+from api.orders.reservation import release_order
 from api.shipments.models import Shipment
 
 SHIPPABLE = frozenset(
@@ -46,6 +47,8 @@ BLOCKING_FLAGS = frozenset(flag.value for flag in OrderFlag)
 BEFORE_PICKUP = frozenset({"pending", "handed_off"})
 # Fulfilment statuses that say "a shipment is on its way to being booked or is booked".
 SHIPMENT_STAGES = (FulfilmentStatus.PENDING_SHIPMENT.value, FulfilmentStatus.HANDED_OFF.value)
+# A cancelled order's parcel still out there: its stock waits for the carrier's word.
+HOLDING_STOCK = (*SHIPMENT_STAGES, FulfilmentStatus.CANCEL_REQUESTED.value)
 MAX_REFERENCES = 20
 
 CancelOutcome = Literal["none", "cancelled", "requested", "refused"]
@@ -318,16 +321,57 @@ async def lock_for_job(session: AsyncSession, shipment_id: int) -> Shipment | No
     return shipment
 
 
-async def record_cancelled(session: AsyncSession, shipment: Shipment, reason: str) -> None:
-    """Cancelled (in place or at the carrier); a live order keeps its stock for a new shipment."""
-    mark_cancelled(shipment, reason)
-    await set_fulfilment(
-        session, shipment.order_id, FulfilmentStatus.RESERVED, only_from=SHIPMENT_STAGES
+async def lock_shipment(session: AsyncSession, shipment_id: int) -> Shipment:
+    """The shipment, locked (waiting for a short claim or record transaction to end)."""
+    row = await session.execute(
+        select(Shipment)
+        .where(col(Shipment.id) == shipment_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
+    return row.scalar_one()
+
+
+async def release_cancelled_order(session: AsyncSession, order: Order, source: str) -> int:
+    """A cancelled order whose parcel is gone for good (or never booked): its stock is free."""
+    assert order.id is not None
+    lines = list(
+        (
+            await session.execute(
+                select(OrderLine)
+                .where(col(OrderLine.order_id) == order.id)
+                .order_by(col(OrderLine.variant_id), col(OrderLine.id))
+            )
+        ).scalars()
+    )
+    released = await release_order(session, order, lines)
+    order.fulfilment_status = FulfilmentStatus.CANCELLED.value
+    events.record(session, order.id, "stock_released", source, units=released)
+    return released
+
+
+async def record_cancelled(session: AsyncSession, shipment: Shipment, reason: str) -> None:
+    """Cancelled (in place or at the carrier): a live order keeps its stock for a new shipment,
+    a cancelled one gets it back now that the carrier confirmed."""
+    mark_cancelled(shipment, reason)
     events.record(
         session, shipment.order_id, "shipment_cancelled", "handoff",
         shipment_id=shipment.id, waybill=shipment.waybill, reason=reason,
     )  # fmt: skip
+    order = (
+        await session.execute(
+            select(Order)
+            .where(col(Order.id) == shipment.order_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one()
+    if order.status == OrderStatus.CANCELLED.value:
+        if order.fulfilment_status in HOLDING_STOCK:
+            await release_cancelled_order(session, order, "handoff")
+        return
+    if order.fulfilment_status in SHIPMENT_STAGES:
+        order.fulfilment_status = FulfilmentStatus.RESERVED.value
 
 
 def record_cancel_refused(session: AsyncSession, shipment: Shipment, reason: str) -> None:
@@ -365,6 +409,14 @@ async def cancel_for_order(
         events.record(session, order.id, "shipment_cancel_requested", source, shipment_id=busy)
         return "requested"
     assert shipment.id is not None
+    calling = shipment.carrier_call_until is not None and shipment.carrier_call_until > utcnow()
+    if calling and shipment.status in BEFORE_PICKUP:
+        # A hand-off is talking to the carrier about it: the cancel job waits for its answer.
+        enqueue_cancel(session, shipment.id)
+        events.record(
+            session, order.id, "shipment_cancel_requested", source, shipment_id=shipment.id
+        )
+        return "requested"
     if shipment.waybill is None and shipment.status == "pending":
         mark_cancelled(shipment, "order cancelled before the carrier booking")
         events.record(session, order.id, "shipment_cancelled", source, shipment_id=shipment.id)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Query, Response, status
 
-from api.core.clients import CarrierClients
 from api.core.deps import MAX_ID, CurrentActor, Id, Paging, SessionDep
 from api.core.schemas import Page
 from api.shipments import service
@@ -17,16 +16,6 @@ router = APIRouter(prefix="/shipments", tags=["shipments"])
 
 StatusFilter = Annotated[str | None, Query(pattern="^(" + "|".join(SHIPMENT_STATUSES) + ")$")]
 CarrierFilter = Annotated[str | None, Query(pattern="^(" + "|".join(CARRIERS) + ")$")]
-
-
-def _carriers(request: Request) -> CarrierClients:
-    # One set of carrier clients per API process, made on the first label request (the Viettel
-    # Post login token is cached inside); it lives as long as the process.
-    clients = getattr(request.app.state, "carriers", None)
-    if clients is None:
-        clients = request.app.state.carriers = CarrierClients(request.app.state.settings)
-    assert isinstance(clients, CarrierClients)
-    return clients
 
 
 @router.get("", response_model=Page[ShipmentRead])
@@ -54,10 +43,12 @@ async def list_shipments(
 
 @router.get("/{shipment_id}", response_model=ShipmentDetail)
 async def read_shipment(
-    shipment_id: Id, request: Request, session: SessionDep, actor: CurrentActor
+    shipment_id: Id, session: SessionDep, actor: CurrentActor
 ) -> ShipmentDetail:
-    """One shipment with its tracking events and a label link made for this request."""
-    return await service.shipment_detail(session, actor, shipment_id, _carriers(request).label_url)
+    """One shipment with its tracking events and its stored label link (fetched by a job)."""
+    detail = await service.shipment_detail(session, actor, shipment_id)
+    await session.commit()  # sends the label fetch it may have asked for
+    return detail
 
 
 @router.patch("/{shipment_id}", response_model=ShipmentRead)

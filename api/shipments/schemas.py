@@ -38,6 +38,8 @@ class ShipmentRead(Output):
     receiver_street: str
     booking_error: str | None
     booking_attempts: int
+    # Set while the carrier may hold the booking but has not confirmed it: not a refusal.
+    awaiting_confirmation_since: datetime | None
     booked_at: datetime | None
     pickup_batch_id: int | None
     created_at: datetime
@@ -61,8 +63,9 @@ class ShipmentDetail(ShipmentRead):
     """A shipment with its tracking events and a freshly generated label link."""
 
     events: list[ShipmentEventRead]
-    # Generated on each request: carriers' print links expire (GHN's after 30 minutes).
+    # Fetched once by a job and stored; refreshed before it expires (GHN's last 30 minutes).
     label_url: str | None
+    label_expires_at: datetime | None = None
     label_error: str | None = None
 
 

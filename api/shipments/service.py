@@ -6,7 +6,6 @@ the shipment row first (the outbox module explains the lock order).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import func, select, true
@@ -23,6 +22,7 @@ from api.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from api.core.logging import mask_phone
 from api.orders import events
 from api.orders.models import FulfilmentStatus
+from api.shipments.labels import ask_for_label, stored_label
 from api.shipments.models import Shipment, ShipmentEvent
 from api.shipments.outbox import (
     BEFORE_PICKUP,
@@ -36,7 +36,6 @@ from api.shipments.outbox import (
 from api.shipments.schemas import ReceiverUpdate, ShipmentDetail, ShipmentEventRead, ShipmentRead
 
 LOCK_NOT_AVAILABLE = "55P03"
-LabelMaker = Callable[[str, str], Awaitable[str]]
 
 
 def visible_shipments(actor: Actor) -> Any:
@@ -102,23 +101,26 @@ async def _events(session: AsyncSession, shipment_id: int) -> list[ShipmentEvent
     return [ShipmentEventRead.model_validate(e) for e in rows.scalars()]
 
 
-async def shipment_detail(
-    session: AsyncSession, actor: Actor, shipment_id: int, make_label: LabelMaker
-) -> ShipmentDetail:
-    """One shipment with its tracking events and, once booked, a fresh label link."""
+async def shipment_detail(session: AsyncSession, actor: Actor, shipment_id: int) -> ShipmentDetail:
+    """One shipment with its tracking events and, once booked, its stored label link.
+
+    The link is fetched by a job and stored (no request waits for a carrier); a missing or
+    expiring one is asked for here and shows once the job has run. The caller commits.
+    """
     shipment = await get_shipment(session, actor, shipment_id)
     assert shipment.id is not None
     label_url, label_error = None, None
     if shipment.waybill and shipment.status != "cancelled":
-        try:
-            label_url = await make_label(shipment.carrier, shipment.waybill)
-        except Exception as exc:  # the detail stays readable when the carrier is not
-            label_error = f"label unavailable: {exc}"[:500]
+        label_url = stored_label(shipment)
+        if label_url is None:
+            ask_for_label(session, shipment)
+            label_error = "label being prepared by the carrier; ask again in a moment"
     return ShipmentDetail.model_validate(
         {
             **shipment_read(shipment, actor).model_dump(),
             "events": await _events(session, shipment.id),
             "label_url": label_url,
+            "label_expires_at": shipment.label_expires_at if label_url else None,
             "label_error": label_error,
         }
     )
