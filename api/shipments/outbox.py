@@ -30,6 +30,7 @@ from api.orders.events import EventBatch
 from api.orders.models import FulfilmentStatus, Order, OrderFlag, OrderLine, OrderStatus
 from api.orders.reservation import release_order
 from api.shipments.models import Shipment
+from integrations.carriers.phones import domestic_phone
 
 SHIPPABLE = frozenset(
     {
@@ -138,7 +139,8 @@ def _values(order: Order | OrderDraft, carrier: str, weight_g: int) -> dict[str,
         "weight_g": weight_g,
         "status": "pending",
         "receiver_name": order.buyer_name,
-        "receiver_phone": order.buyer_phone,
+        # The domestic form carriers expect; the order keeps the phone as the platform sent it.
+        "receiver_phone": domestic_phone(order.buyer_phone),
         "receiver_province": order.ship_province,
         "receiver_ward": order.ship_ward,
         "receiver_district": order.ship_district,

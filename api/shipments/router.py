@@ -10,7 +10,12 @@ from api.core.deps import MAX_ID, CurrentActor, Id, Paging, SessionDep
 from api.core.schemas import Page
 from api.shipments import service
 from api.shipments.models import CARRIERS, SHIPMENT_STATUSES
-from api.shipments.schemas import ReceiverUpdate, ShipmentDetail, ShipmentRead
+from api.shipments.schemas import (
+    ReceiverUpdate,
+    ShipmentDetail,
+    ShipmentRead,
+    ShipmentReroute,
+)
 
 router = APIRouter(prefix="/shipments", tags=["shipments"])
 
@@ -67,6 +72,18 @@ async def update_receiver(
 async def retry_booking(shipment_id: Id, session: SessionDep, actor: CurrentActor) -> ShipmentRead:
     """Clear the carrier's refusal and book again (409 once booked)."""
     shipment = await service.retry_booking(session, actor, shipment_id)
+    await session.commit()
+    return service.shipment_read(shipment, actor)
+
+
+@router.post(
+    "/{shipment_id}/reroute", response_model=ShipmentRead, status_code=status.HTTP_202_ACCEPTED
+)
+async def reroute_shipment(
+    shipment_id: Id, session: SessionDep, actor: CurrentActor, body: ShipmentReroute
+) -> ShipmentRead:
+    """Book a shipment not yet booked with the other carrier (409 once booked or in doubt)."""
+    shipment = await service.reroute(session, actor, shipment_id, body.carrier)
     await session.commit()
     return service.shipment_read(shipment, actor)
 

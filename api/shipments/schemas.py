@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from api.cooperatives.schemas import PHONE_PATTERN
+from api.cooperatives.schemas import PHONE_PATTERN, CarrierName
 from api.core.schemas import Input, Output
 
 
@@ -84,3 +84,9 @@ class ReceiverUpdate(Input):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     phone: str | None = Field(default=None, pattern=PHONE_PATTERN)
     address: ReceiverAddress | None = None
+
+
+class ShipmentReroute(Input):
+    """Book a shipment not yet booked with another carrier."""
+
+    carrier: CarrierName

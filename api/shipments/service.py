@@ -18,6 +18,7 @@ from api.accounts.scope import Actor
 from api.cooperatives.addresses import UnknownPlace, resolve_place
 from api.cooperatives.models import Cooperative
 from api.cooperatives.service import visible_cooperatives
+from api.core.db import utcnow
 from api.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from api.core.logging import mask_phone
 from api.orders import events
@@ -34,6 +35,7 @@ from api.shipments.outbox import (
     set_fulfilment,
 )
 from api.shipments.schemas import ReceiverUpdate, ShipmentDetail, ShipmentEventRead, ShipmentRead
+from integrations.carriers.phones import domestic_phone
 
 LOCK_NOT_AVAILABLE = "55P03"
 
@@ -144,7 +146,7 @@ def _receiver_changes(body: ReceiverUpdate) -> dict[str, Any]:
     if body.name is not None:
         changes["receiver_name"] = body.name
     if body.phone is not None:
-        changes["receiver_phone"] = body.phone
+        changes["receiver_phone"] = domestic_phone(body.phone)
     if body.address is not None:
         try:
             place = resolve_place(body.address.province, body.address.ward)
@@ -187,6 +189,33 @@ async def retry_booking(session: AsyncSession, actor: Actor, shipment_id: int) -
     events.record(
         session, shipment.order_id, "shipment_retry_requested", "api",
         shipment_id=shipment.id, user_id=actor.user_id, previous_error=previous,
+    )  # fmt: skip
+    enqueue_handoff(session, shipment.id)
+    await session.flush()
+    return shipment
+
+
+async def reroute(session: AsyncSession, actor: Actor, shipment_id: int, carrier: str) -> Shipment:
+    """Have another carrier book a shipment not booked yet; its hand-off runs again."""
+    shipment = await get_shipment(session, actor, shipment_id, lock=True)
+    _require_logistics(actor)
+    _require_unbooked(shipment, "re-route the shipment")
+    if shipment.carrier_call_until is not None and shipment.carrier_call_until > utcnow():
+        raise Conflict("the shipment is being booked right now; try again in a moment")
+    if shipment.awaiting_confirmation_since is not None:
+        # Its carrier may hold the parcel already: a second carrier could book it twice.
+        raise Conflict(
+            f"{shipment.carrier} may already hold this parcel (awaiting its confirmation)"
+        )
+    if shipment.carrier == carrier:
+        raise Conflict(f"the shipment already goes with {carrier}")
+    assert shipment.id is not None
+    previous = shipment.carrier
+    shipment.carrier, shipment.booking_attempts = carrier, 0
+    shipment.booking_error, shipment.status_reason = None, None
+    events.record(
+        session, shipment.order_id, "shipment_rerouted", "api",
+        shipment_id=shipment.id, user_id=actor.user_id, **{"from": previous, "to": carrier},
     )  # fmt: skip
     enqueue_handoff(session, shipment.id)
     await session.flush()
