@@ -111,8 +111,8 @@ async def _settled_without_call(
         return "refused"
     if shipment.booking_attempts >= max_attempts and shipment.awaiting_confirmation_since is None:
         # Every attempt was counted before its call, so killed and timed-out runs count too.
-        attempts = shipment.booking_attempts
-        shipment.booking_error = f"gave up after {attempts} attempts: {shipment.status_reason}"
+        last = shipment.status_reason or "no answer was recorded"
+        shipment.booking_error = f"gave up after {shipment.booking_attempts} attempts: {last}"
         shipment.booking_error = shipment.booking_error[:1000]
         return "gave_up"
     return None

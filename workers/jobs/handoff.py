@@ -72,8 +72,10 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 40
 SWEEP_LIMIT = 1000
 RESCUE_BATCH = 50
-# A row awaiting the carrier's confirmation is looked up again this often by the sweeper.
-AWAITING_RECHECK_S = 600
+# A row awaiting the carrier's confirmation is tried again (a lookup, and a create the carrier
+# refuses as a duplicate if it holds the parcel) this often by the sweeper; meanwhile its
+# webhook, which carries our reference, usually settles it first (VTP-DOC §9.3's advice).
+AWAITING_RECHECK_S = 300
 # The lease outlives the job's deadline: a live runner always records before it lapses.
 LEASE_MARGIN_S = 30.0
 # Read without locking: rows waiting in a queued batch are never touched by the sweeper.
@@ -232,7 +234,7 @@ async def _book_round(
         for claim, attempt in zip(claimed.claims, attempts, strict=True):
             outcome = await _record(session, claim, attempt, clients)
             outcomes[outcome] += 1
-            if outcome in ("retry", "awaiting"):
+            if outcome == "retry":
                 again.append(claim.shipment_id)
         await session.commit()
     return claimed, outcomes, again
@@ -254,9 +256,10 @@ async def hand_off_shipments(ctx: dict[str, Any], shipment_ids: list[int]) -> di
     """Book a batch of pending shipments (one outbox commit's): one claim, calls side by side.
 
     One claim commit and one record commit per batch; the calls run with no transaction open
-    and end by the deadline. Rows another runner holds, transient failures, unanswered calls and
-    bookings awaiting the carrier's word go to their own `hand_off_shipment` job (which retries
-    with backoff); nothing is lost if this job dies, as the sweeper finds idle rows.
+    and end by the deadline. Rows another runner holds, transient failures and unanswered calls
+    go to their own `hand_off_shipment` job (which retries with backoff); bookings awaiting the
+    carrier's word wait for its webhook or the sweeper's slower recheck; nothing is lost if this
+    job dies, as the sweeper finds idle rows.
     """
     async with heartbeat(ctx["redis"], ctx.get("job_id")):
         claimed, outcomes, again = await _book_round(ctx, shipment_ids)

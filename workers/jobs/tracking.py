@@ -7,6 +7,7 @@ A failure leaves the row unhandled with a retry_after; arq retries soon, the swe
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -20,7 +21,14 @@ from api.core.db import PhienSession, utcnow
 from api.shipments.tracking import apply_tracking, find_shipment, record_unknown
 from api.webhooks.models import InboundEvent
 from integrations.carriers import ghn, viettel_post
-from integrations.carriers.base import TrackingUpdate, WebhookPayloadError
+from integrations.carriers.base import (
+    CarrierError,
+    ShipmentStatus,
+    TrackingUpdate,
+    WebhookPayloadError,
+)
+from integrations.carriers.ghn.statuses import map_status as ghn_status
+from workers.context import carriers_of
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +36,20 @@ PARSERS: dict[str, Callable[[bytes], list[TrackingUpdate]]] = {
     "viettel_post": viettel_post.parse_webhook,
     "ghn": ghn.parse_webhook,
 }
+
+
+# GHN signs nothing (fact sheet §2.4): before an event records money, a delivery or moves stock
+# for good, GHN's own API is asked what the parcel's status and COD amount really are.
+REREAD_STATUSES = frozenset(
+    {ShipmentStatus.DELIVERED, ShipmentStatus.RETURNED, ShipmentStatus.CANCELLED}
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class ReRead:
+    """What the carrier's API said about an unsigned event: the update to apply, or None."""
+
+    update: TrackingUpdate | None
 
 
 def _retry_delay(attempts: int) -> float:
@@ -56,10 +78,38 @@ def parse_stored(event: InboundEvent) -> TrackingUpdate | None:
     return next((u for u in updates if u.event_key[:255] == event.event_key), None)
 
 
-async def _handle(session: PhienSession, event: InboundEvent) -> str:
+async def _reread(ctx: dict[str, Any], event_id: int) -> ReRead | None:
+    """Re-read an unsigned event's claim from the carrier, with no transaction open."""
+    async with ctx["db"].session() as session:
+        event = await session.get(InboundEvent, event_id)
+        tracking = parse_stored(event) if event is not None and event.handled_at is None else None
+    if tracking is None or tracking.carrier != "ghn" or tracking.status not in REREAD_STATUSES:
+        return None
+    state = await carriers_of(ctx).ghn_order_state(tracking.waybill, tracking.reference)
+    if state is None:
+        return ReRead(None)
+    info = ghn_status(state.raw_status)
+    return ReRead(
+        dataclasses.replace(
+            tracking,
+            raw_status=state.raw_status,
+            status=info.status,
+            reason=tracking.reason if info.status is tracking.status else info.reason,
+            cod_amount_vnd=state.cod_amount_vnd,
+        )
+    )
+
+
+async def _handle(session: PhienSession, event: InboundEvent, reread: ReRead | None) -> str:
     tracking = parse_stored(event)
     if tracking is None:
         return "unparseable"
+    if reread is not None:
+        if reread.update is None:
+            # The carrier's API knows no such parcel: the event is not believed.
+            log.warning("unconfirmed carrier event", extra={"event_id": event.id})
+            return "unconfirmed"
+        tracking = reread.update
     shipment = await find_shipment(session, tracking)
     if shipment is None:
         await record_unknown(session, tracking)
@@ -86,13 +136,18 @@ async def _record_failure(ctx: dict[str, Any], event_id: int, attempts: int, err
 
 async def process_carrier_event(ctx: dict[str, Any], event_id: int) -> str:
     """Apply one stored carrier status webhook to its shipment and order; return the outcome."""
+    try:
+        reread = await _reread(ctx, event_id)
+    except CarrierError as exc:
+        delay = await _record_failure(ctx, event_id, 1, f"re-read failed: {exc.message}")
+        raise Retry(defer=delay) from exc
     async with ctx["db"].session() as session:
         event = await _take(session, event_id)
         if event is None:
             return "skipped"
         source, attempts = event.source, event.attempts + 1
         try:
-            outcome = await _handle(session, event)
+            outcome = await _handle(session, event, reread)
             event.handled_at, event.outcome = utcnow(), outcome
             event.attempts, event.retry_after = attempts, None
             await session.commit()
