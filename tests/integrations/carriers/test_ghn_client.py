@@ -207,7 +207,7 @@ async def test_order_state_is_read_by_our_code_or_by_ghn_code(
     assert by_reference == by_waybill
     assert by_reference is not None
     assert (by_reference.raw_status, by_reference.reference) == ("ready_to_pick", "PH-G-STATE")
-    assert by_reference.cod_amount_vnd == booked.raw.get("cod_amount", by_reference.cod_amount_vnd)
+    assert by_reference.cod_amount_vnd == booking("PH-G-STATE").cod_amount_vnd
     assert await ghn_client.order_state("GS9999999", None) is None
     # Our code, another parcel: not this waybill's state.
     assert await ghn_client.order_state("GS9999999", "PH-G-STATE") is None
