@@ -15,7 +15,7 @@ from api.core.jobs import Job
 from api.core.queue import JOB_TIMEOUT_S, QUEUE_NAME
 from api.core.serialization import deserialize, serialize
 from workers.context import MAX_JOBS, shutdown, startup
-from workers.jobs import channels, drain, handoff, labels, reconcile, tracking
+from workers.jobs import cancel, channels, drain, handoff, labels, reconcile, tracking
 
 
 def redis_settings(settings: Settings | None = None) -> RedisSettings:
@@ -36,7 +36,7 @@ FUNCTIONS: list[Function] = [
     # One outbox commit's shipments; what it cannot settle goes to hand_off_shipment jobs. A
     # failed run is safe to repeat (row locks, the waybill check and our carrier reference).
     func(handoff.hand_off_shipments, name=Job.HAND_OFF_SHIPMENTS, max_tries=3),
-    func(handoff.cancel_shipment, name=Job.CANCEL_SHIPMENT, max_tries=8),
+    func(cancel.cancel_shipment, name=Job.CANCEL_SHIPMENT, max_tries=8),
     # A label asked for and not fetched yet is rung again by the next request or refresh.
     func(labels.fetch_label, name=Job.FETCH_LABEL, max_tries=5),
     func(reconcile.reconcile_connection, name=Job.RECONCILE_CONNECTION, max_tries=3),

@@ -24,7 +24,8 @@ from api.orders.intake import settle_payment, take_in
 from api.orders.models import FulfilmentStatus, Order, OrderFlag, OrderLine, OrderStatus
 from api.orders.reservation import release_order
 from api.orders.status import can_move, normalise
-from api.shipments.outbox import cancel_for_order, ensure_shipment
+from api.shipments.cancel import cancel_for_order
+from api.shipments.outbox import ensure_shipment
 from integrations.platforms import PlatformOrder, PlatformWebhook
 
 

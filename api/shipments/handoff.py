@@ -28,8 +28,8 @@ from api.core.db import utcnow
 from api.orders import events
 from api.orders.models import Order, OrderLine
 from api.shipments.booking import LineToShip, build_booking_request
+from api.shipments.cancel import record_cancelled
 from api.shipments.models import Shipment
-from api.shipments.outbox import record_cancelled
 from integrations.carriers.base import Booking, BookingRequest
 
 

@@ -23,6 +23,7 @@ from api.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from api.core.logging import mask_phone
 from api.orders import events
 from api.orders.models import FulfilmentStatus
+from api.shipments.cancel import mark_cancelled, refusal_reason
 from api.shipments.labels import ask_for_label, stored_label
 from api.shipments.models import Shipment, ShipmentEvent
 from api.shipments.outbox import (
@@ -30,8 +31,6 @@ from api.shipments.outbox import (
     SHIPMENT_STAGES,
     enqueue_cancel,
     enqueue_handoff,
-    mark_cancelled,
-    refusal_reason,
     set_fulfilment,
 )
 from api.shipments.schemas import ReceiverUpdate, ShipmentDetail, ShipmentEventRead, ShipmentRead

@@ -1,4 +1,4 @@
-"""Carrier hand-off jobs: book a pending shipment exactly once, cancel one, sweep stragglers.
+"""Carrier hand-off jobs: book a pending shipment exactly once, and sweep stragglers.
 
 Exactly once, although arq delivers at least once and carriers time out:
 - a runner claims the row (a lease, committed before the call) and records the answer in a
@@ -20,7 +20,6 @@ import logging
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from arq import Retry
@@ -29,10 +28,9 @@ from sqlalchemy import text, update
 from sqlmodel import col
 
 from api.core.clients import CarrierClients
-from api.core.db import PhienSession, utcnow
+from api.core.db import PhienSession
 from api.core.jobs import Job
 from api.core.queue import JobBuffer, PendingJob
-from api.orders.models import FulfilmentStatus
 from api.shipments.handoff import (
     Claim,
     ClaimRound,
@@ -43,17 +41,7 @@ from api.shipments.handoff import (
     record_refusal,
 )
 from api.shipments.models import Shipment
-from api.shipments.outbox import (
-    BEFORE_PICKUP,
-    ShipmentBusy,
-    handoff_job_id,
-    lock_for_job,
-    lock_shipment,
-    record_cancel_refused,
-    record_cancelled,
-    refusal_reason,
-    set_fulfilment,
-)
+from api.shipments.outbox import handoff_job_id
 from integrations.carriers.base import (
     AwaitingConfirmation,
     Booking,
@@ -93,7 +81,8 @@ _LOCK_IDLE = text(
 BUSY_DEFER_S = 2.0
 
 
-def _backoff(job_try: int) -> float:
+def backoff(job_try: int) -> float:
+    """Seconds before retry number `job_try` of a carrier call."""
     return float(min(2**job_try, 60))
 
 
@@ -248,7 +237,7 @@ async def hand_off_shipment(ctx: dict[str, Any], shipment_id: int) -> str:
         # Another runner holds the row (or is calling the carrier about it): look again later.
         raise Retry(defer=BUSY_DEFER_S)
     if again:
-        raise Retry(defer=_backoff(ctx.get("job_try", 1)))
+        raise Retry(defer=backoff(ctx.get("job_try", 1)))
     return next(iter(outcomes), "missing")
 
 
@@ -266,75 +255,9 @@ async def hand_off_shipments(ctx: dict[str, Any], shipment_ids: list[int]) -> di
     later = [
         PendingJob(Job.HAND_OFF_SHIPMENT, (i,), handoff_job_id(i), BUSY_DEFER_S)
         for i in claimed.busy
-    ] + [PendingJob(Job.HAND_OFF_SHIPMENT, (i,), handoff_job_id(i), _backoff(1)) for i in again]
+    ] + [PendingJob(Job.HAND_OFF_SHIPMENT, (i,), handoff_job_id(i), backoff(1)) for i in again]
     await JobBuffer(ctx["queue"], later).flush()
     return dict(outcomes)
-
-
-async def _claim_cancel(ctx: dict[str, Any], shipment_id: int) -> tuple[str, str] | str:
-    """Settle the cancel here if no carrier is needed, else lease the row: (carrier, waybill)."""
-    async with ctx["db"].session() as session:
-        try:
-            shipment = await lock_for_job(session, shipment_id)
-        except ShipmentBusy:
-            raise Retry(defer=BUSY_DEFER_S) from None  # a claim being written: look again
-        if shipment is None or shipment.status == "cancelled":
-            return "nothing_to_do"
-        now = utcnow()
-        if shipment.carrier_call_until is not None and shipment.carrier_call_until > now:
-            raise Retry(defer=BUSY_DEFER_S)  # a booking in flight: cancel after it
-        if shipment.waybill is None and shipment.status == "pending":
-            await record_cancelled(session, shipment, "cancelled before the carrier booking")
-            await session.commit()
-            return "cancelled"
-        if shipment.status not in BEFORE_PICKUP or shipment.waybill is None:
-            await _cancel_refused(session, shipment, refusal_reason(shipment))
-            await session.commit()
-            return "refused"
-        lease = timedelta(seconds=settings_of(ctx).handoff_deadline_s + LEASE_MARGIN_S)
-        shipment.carrier_call_until = now + lease
-        claim = (shipment.carrier, shipment.waybill)
-        await session.commit()
-    return claim
-
-
-async def _cancel_refused(session: PhienSession, shipment: Shipment, reason: str) -> None:
-    """The courier has the parcel: it stays reserved, and its pickup takes it out of on-hand."""
-    record_cancel_refused(session, shipment, reason)
-    await set_fulfilment(
-        session, shipment.order_id, FulfilmentStatus.HANDED_OFF,
-        only_from=(FulfilmentStatus.CANCEL_REQUESTED.value,),
-    )  # fmt: skip
-
-
-async def cancel_shipment(ctx: dict[str, Any], shipment_id: int) -> str:
-    """Cancel one shipment: in place if unbooked, at the carrier before pickup, else refused."""
-    claim = await _claim_cancel(ctx, shipment_id)
-    if isinstance(claim, str):
-        return claim
-    carrier, waybill = claim
-    error: CarrierError | None = None
-    try:
-        await carriers_of(ctx).get(carrier).cancel(waybill)
-    except CarrierError as exc:
-        error = exc
-    async with ctx["db"].session() as session:
-        shipment = await lock_shipment(session, shipment_id)
-        shipment.carrier_call_until = None
-        if error is None:
-            if shipment.status != "cancelled":
-                await record_cancelled(session, shipment, "cancelled at the carrier before pickup")
-            outcome = "cancelled"
-        elif error.transient:
-            outcome = "retry"
-        else:
-            reason = f"carrier refused to cancel: {error.message}"
-            await _cancel_refused(session, shipment, reason)
-            outcome = "refused"
-        await session.commit()
-    if outcome == "retry":
-        raise Retry(defer=_backoff(ctx.get("job_try", 1))) from error
-    return outcome
 
 
 def _waiting(queued: int, started: int, alive: int) -> bool:
