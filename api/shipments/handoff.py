@@ -32,6 +32,9 @@ from api.shipments.cancel import record_cancelled
 from api.shipments.models import Shipment
 from integrations.carriers.base import Booking, BookingRequest
 
+# Attempts (each counted before its call) before the shipment is shown to a person.
+MAX_ATTEMPTS = 40
+
 
 @dataclass(frozen=True)
 class Claim:
@@ -89,6 +92,14 @@ def _in_call(shipment: Shipment, now: datetime) -> bool:
     return shipment.carrier_call_until is not None and shipment.carrier_call_until > now
 
 
+def _settled_already(shipment: Shipment) -> str | None:
+    if shipment.status != "pending" or shipment.waybill is not None:
+        return "already_booked"
+    if shipment.booking_error is not None:
+        return "needs_attention"  # a person retries it from the API
+    return None
+
+
 async def _settled_without_call(
     session: AsyncSession,
     shipment: Shipment,
@@ -97,10 +108,6 @@ async def _settled_without_call(
     max_attempts: int,
 ) -> str | None:
     """Why this row needs no carrier call (recorded where needed), or None to go ahead."""
-    if shipment.status != "pending" or shipment.waybill is not None:
-        return "already_booked"
-    if shipment.booking_error is not None:
-        return "needs_attention"  # a person retries it from the API
     if order.status == "cancelled":
         await record_cancelled(session, shipment, "order cancelled before the booking")
         return "cancelled"
@@ -143,12 +150,14 @@ async def claim_for_booking(
     for shipment, order, coop, lines in await session.execute(_booking_rows(shipment_ids)):
         assert shipment.id is not None
         taken.add(shipment.id)
-        if _in_call(shipment, now):
+        outcome = _settled_already(shipment)
+        if outcome is None and _in_call(shipment, now):
             found.busy.append(shipment.id)
             continue
-        outcome = await _settled_without_call(
-            session, shipment, order, missing_config, max_attempts
-        )
+        if outcome is None:
+            outcome = await _settled_without_call(
+                session, shipment, order, missing_config, max_attempts
+            )
         if outcome is None:
             to_ship = [LineToShip(*line) for line in lines or ()]
             try:
@@ -171,7 +180,12 @@ async def claim_for_booking(
             request,
         )
         found.claims.append(claim)
-    found.busy += [i for i in shipment_ids if i not in taken]
+    held = [i for i in shipment_ids if i not in taken]
+    if held:
+        # Not returned: locked by another transaction, or not there at all.
+        existing = await session.execute(select(col(Shipment.id)).where(col(Shipment.id).in_(held)))
+        found.busy += sorted(int(i) for i in existing.scalars() if i is not None)
+        found.outcomes["missing"] += len(held) - len(found.busy)
     await session.flush()
     return found
 
@@ -190,7 +204,9 @@ _RECORD_BOOKING = text(
     """
     WITH s AS (
         UPDATE shipments SET waybill = :waybill, fee_vnd = :fee, sort_code = :sort_code,
-            service_code = :service, status = 'handed_off', status_reason = NULL,
+            service_code = :service, status_reason = NULL,
+            -- cancelled here while the call was out: the waybill is kept for a person
+            status = CASE WHEN status = 'pending' THEN 'handed_off' ELSE status END,
             booked_at = now(), status_at = now(), updated_at = now(),
             carrier_call_until = NULL, awaiting_confirmation_since = NULL
         WHERE id = :id AND waybill IS NULL

@@ -24,6 +24,7 @@ from api.core.logging import mask_phone
 from api.orders import events
 from api.orders.models import FulfilmentStatus
 from api.shipments.cancel import mark_cancelled, refusal_reason
+from api.shipments.handoff import MAX_ATTEMPTS
 from api.shipments.labels import ask_for_label, stored_label
 from api.shipments.models import Shipment, ShipmentEvent
 from api.shipments.outbox import (
@@ -132,7 +133,13 @@ def _require_logistics(actor: Actor) -> None:
         raise Forbidden("only logistics staff and admins change shipments")
 
 
+def _require_no_call(shipment: Shipment) -> None:
+    if shipment.carrier_call_until is not None and shipment.carrier_call_until > utcnow():
+        raise Conflict("the shipment is being booked right now; try again in a moment")
+
+
 def _require_unbooked(shipment: Shipment, action: str) -> None:
+    _require_no_call(shipment)
     if shipment.waybill is not None or shipment.status != "pending":
         raise Conflict(
             f"cannot {action}: the shipment is {shipment.status}"
@@ -185,6 +192,8 @@ async def retry_booking(session: AsyncSession, actor: Actor, shipment_id: int) -
     _require_unbooked(shipment, "retry the booking")
     assert shipment.id is not None
     previous, shipment.booking_error = shipment.booking_error, None
+    if shipment.booking_attempts >= MAX_ATTEMPTS:
+        shipment.booking_attempts = 0  # a person's retry after we gave up: a fresh round
     events.record(
         session, shipment.order_id, "shipment_retry_requested", "api",
         shipment_id=shipment.id, user_id=actor.user_id, previous_error=previous,
@@ -199,8 +208,6 @@ async def reroute(session: AsyncSession, actor: Actor, shipment_id: int, carrier
     shipment = await get_shipment(session, actor, shipment_id, lock=True)
     _require_logistics(actor)
     _require_unbooked(shipment, "re-route the shipment")
-    if shipment.carrier_call_until is not None and shipment.carrier_call_until > utcnow():
-        raise Conflict("the shipment is being booked right now; try again in a moment")
     if shipment.awaiting_confirmation_since is not None:
         # Its carrier may hold the parcel already: a second carrier could book it twice.
         raise Conflict(
@@ -230,6 +237,7 @@ async def request_cancel(session: AsyncSession, actor: Actor, shipment_id: int) 
         raise Conflict("the shipment is already cancelled")
     if shipment.status not in BEFORE_PICKUP:
         raise Conflict(refusal_reason(shipment))
+    _require_no_call(shipment)
     detail = {"shipment_id": shipment.id, "user_id": actor.user_id}
     if shipment.waybill is None:
         mark_cancelled(shipment, f"cancelled by user {actor.user_id} before booking")

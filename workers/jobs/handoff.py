@@ -32,6 +32,7 @@ from api.core.db import PhienSession
 from api.core.jobs import Job
 from api.core.queue import JobBuffer, PendingJob
 from api.shipments.handoff import (
+    MAX_ATTEMPTS,
     Claim,
     ClaimRound,
     claim_for_booking,
@@ -56,8 +57,6 @@ from workers.heartbeat import ALIVE_PREFIX, heartbeat
 
 log = logging.getLogger(__name__)
 
-# Attempts (each counted before its call) before the shipment is shown to a person.
-MAX_ATTEMPTS = 40
 SWEEP_LIMIT = 1000
 RESCUE_BATCH = 50
 # A row awaiting the carrier's confirmation is tried again (a lookup, and a create the carrier
