@@ -21,6 +21,7 @@ from api.core.config import Settings
 from api.core.db import Database
 from api.core.jobs import Job
 from api.core.queue import JobQueue, PendingJob
+from api.shipments.handoff import MAX_ATTEMPTS
 from tests.factories import World
 from tests.ingestion.rig import run_worker
 from tests.shipments.rig import (
@@ -34,7 +35,7 @@ from tests.shipments.rig import (
 )
 from tests.shipments.tracking_rig import at, post_vtp, vtp_body, work_off_inbox
 from workers.context import shutdown, startup
-from workers.jobs.handoff import MAX_ATTEMPTS, hand_off_shipments, sweep_shipments
+from workers.jobs.handoff import hand_off_shipments, sweep_shipments
 from workers.settings import WorkerSettings
 
 # The carrier stores the parcel, then answers only after this long.

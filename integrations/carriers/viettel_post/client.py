@@ -84,8 +84,10 @@ class ViettelPostClient:
         self._places_lock = asyncio.Lock()
         self._provinces: list[addresses.Place] | None = None
         self._wards: dict[int, list[addresses.Place]] = {}
-        # (sender province id, receiver province id) -> (service code, monotonic expiry)
+        # (sender province id, receiver province id) -> (service code, monotonic expiry); one
+        # price call per route even when a batch's bookings all ask at once.
         self._services: dict[tuple[int, int], tuple[str, float]] = {}
+        self._service_locks: dict[tuple[int, int], asyncio.Lock] = {}
 
     async def _login(self) -> None:
         resp = await send(
@@ -192,15 +194,16 @@ class ViettelPostClient:
         if fixed:
             return fixed
         route = (sender.province_id, receiver.province_id)
-        cached = self._services.get(route)
-        if cached is not None and time.monotonic() < cached[1]:
-            return cached[0]
-        doc = await self._call(
-            "POST", build.PRICE_ALL_PATH, json_body=build.price_all_body(req, sender, receiver)
-        )
-        service = parsers.choose_service(parsers.parse_price_all(doc), None)
-        self._services[route] = (service, time.monotonic() + self._config.service_cache_s)
-        return service
+        async with self._service_locks.setdefault(route, asyncio.Lock()):
+            cached = self._services.get(route)
+            if cached is not None and time.monotonic() < cached[1]:
+                return cached[0]
+            doc = await self._call(
+                "POST", build.PRICE_ALL_PATH, json_body=build.price_all_body(req, sender, receiver)
+            )
+            service = parsers.choose_service(parsers.parse_price_all(doc), None)
+            self._services[route] = (service, time.monotonic() + self._config.service_cache_s)
+            return service
 
     async def book(self, req: BookingRequest) -> Booking:
         """createOrder with our reference as ORDER_NUMBER; DuplicateReference if already booked."""
