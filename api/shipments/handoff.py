@@ -88,6 +88,17 @@ def _booking_rows(shipment_ids: list[int]) -> Any:
     )
 
 
+# One statement for the whole batch. updated_at is left alone on purpose: the sweeper judges
+# idleness by it, and a claimed row whose runner died (no heartbeat) is rescued at once.
+_CLAIM = text(
+    """
+    UPDATE shipments SET booking_attempts = booking_attempts + 1, carrier_call_until = :until,
+        handoff_job_id = coalesce(CAST(:job AS text), handoff_job_id)
+    WHERE id = ANY(CAST(:ids AS bigint[]))
+    """
+)
+
+
 def _in_call(shipment: Shipment, now: datetime) -> bool:
     return shipment.carrier_call_until is not None and shipment.carrier_call_until > now
 
@@ -168,18 +179,19 @@ async def claim_for_booking(
         if outcome is not None:
             found.outcomes[outcome] += 1
             continue
-        shipment.booking_attempts += 1
-        shipment.carrier_call_until = now + timedelta(seconds=lease_s)
-        shipment.handoff_job_id = job_id or shipment.handoff_job_id
         claim = Claim(
             shipment.id,
             shipment.order_id,
             shipment.carrier,
             shipment.reference,
-            shipment.booking_attempts,
+            shipment.booking_attempts + 1,
             request,
         )
         found.claims.append(claim)
+    if found.claims:
+        until = now + timedelta(seconds=lease_s)
+        ids = [claim.shipment_id for claim in found.claims]
+        await session.execute(_CLAIM, {"ids": ids, "until": until, "job": job_id})
     held = [i for i in shipment_ids if i not in taken]
     if held:
         # Not returned: locked by another transaction, or not there at all.
