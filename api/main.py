@@ -114,14 +114,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         db = Database(
             db_url,
-            pool_size=settings.db_pool_size,
+            pool_size=settings.pool_size_for(),
             max_overflow=settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout_seconds,
         )
         redis = await open_redis(redis_url)
         db.job_sender = JobQueue(redis)
         bell = Bell(db.job_sender)
-        inbox_pool = await open_inbox_pool(db_url, settings.db_pool_size)
+        inbox_pool = await open_inbox_pool(db_url, settings.pool_size_for())
         await bell.start()
         # Everything allocated so far lives as long as the process: keep it out of the
         # collector's sweeps, which otherwise show up as pauses in webhook tail latency.

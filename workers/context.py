@@ -19,6 +19,9 @@ from api.shipments.models import CARRIERS
 
 log = logging.getLogger(__name__)
 
+# Jobs one worker runs at once (WorkerSettings.max_jobs); its database pool covers them all.
+MAX_JOBS = 50
+
 
 class JobContext(TypedDict, total=False):
     """arq's ctx dict, with the keys our startup adds."""
@@ -44,7 +47,8 @@ async def startup(ctx: dict[str, Any]) -> None:
         configure_logging(settings.log_level)
     encryption.configure(settings)
     db_url, _ = resolve_urls(settings.database_url, settings.redis_url, settings.var_dir)
-    db = Database(db_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
+    pool_size = settings.pool_size_for(MAX_JOBS)
+    db = Database(db_url, pool_size=pool_size, max_overflow=settings.db_max_overflow)
     ctx["queue"] = db.job_sender = JobQueue(ctx["redis"])
     ctx["db"] = db
     ctx["http"] = httpx.AsyncClient(

@@ -14,8 +14,8 @@ from api.core.embedded import resolve_urls
 from api.core.jobs import Job
 from api.core.queue import JOB_TIMEOUT_S, QUEUE_NAME
 from api.core.serialization import deserialize, serialize
-from workers.context import shutdown, startup
-from workers.jobs import channels, drain, handoff, reconcile, retention, tracking
+from workers.context import MAX_JOBS, shutdown, startup
+from workers.jobs import cancel, channels, drain, handoff, labels, reconcile, retention, tracking
 from workers.supervise import PhienWorker, new_worker_name
 
 
@@ -37,12 +37,15 @@ FUNCTIONS: list[Function] = [
     # One outbox commit's shipments; what it cannot settle goes to hand_off_shipment jobs. A
     # failed run is safe to repeat (row locks, the waybill check and our carrier reference).
     func(handoff.hand_off_shipments, name=Job.HAND_OFF_SHIPMENTS, max_tries=3),
-    func(handoff.cancel_shipment, name=Job.CANCEL_SHIPMENT, max_tries=8),
+    func(cancel.cancel_shipment, name=Job.CANCEL_SHIPMENT, max_tries=8),
+    # A label asked for and not fetched yet is rung again by the next request or refresh.
+    func(labels.fetch_label, name=Job.FETCH_LABEL, max_tries=5),
     func(reconcile.reconcile_connection, name=Job.RECONCILE_CONNECTION, max_tries=3),
     func(channels.refresh_channel_token, name=Job.REFRESH_CHANNEL_TOKEN, max_tries=5),
 ]
 
 CRON_JOBS: list[CronJob] = [
+    cron(labels.refresh_labels, name=Job.REFRESH_LABELS, minute=set(range(0, 60, 5)), second=30),
     cron(
         drain.sweep_inbox,
         name=Job.SWEEP_INBOX,
@@ -107,10 +110,9 @@ class WorkerSettings:
     # Results are never read: every outcome we care about is a database row.
     keep_result = 0
     health_check_interval = 30
-    # Enough concurrency to overlap carrier/platform latency on two cores. Jobs that call a
-    # carrier hold a database connection meanwhile: give workers DB_POOL_SIZE near max_jobs
-    # (README "Worker settings").
-    max_jobs = 50
+    # Enough concurrency to overlap carrier/platform latency on two cores; the worker's
+    # database pool covers every one of them unless DB_POOL_SIZE says otherwise.
+    max_jobs = MAX_JOBS
     poll_delay = 0.05
     job_timeout = JOB_TIMEOUT_S
     max_tries = 5

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import Field
 
 from api.core.schemas import Input, Output
 
 PHONE_PATTERN = r"^(\+84|0)\d{9,10}$"
+# Carriers a cooperative's parcels can go with (the shipments table accepts the same).
+CarrierName = Literal["viettel_post", "ghn"]
 
 
 class CollectionPoint(Input):
@@ -34,6 +37,9 @@ class CooperativeUpdate(Input):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     phone: str | None = Field(default=None, pattern=PHONE_PATTERN)
     address: CollectionPoint | None = None
+    carrier: CarrierName | None = Field(
+        default=None, description="Who collects new parcels: viettel_post or ghn"
+    )
 
 
 class CooperativeRead(Output):
@@ -48,5 +54,6 @@ class CooperativeRead(Output):
     ward_name: str
     street: str
     legacy_district: str | None
+    carrier: str
     created_at: datetime
     updated_at: datetime

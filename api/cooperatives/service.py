@@ -70,7 +70,7 @@ async def get_cooperative(session: AsyncSession, actor: Actor, cooperative_id: i
 async def update_cooperative(
     session: AsyncSession, actor: Actor, cooperative_id: int, data: CooperativeUpdate
 ) -> Cooperative:
-    """Change name, phone or collection point (admins, or the cooperative's own coop admin)."""
+    """Change name, phone, collection point or carrier (admins, or its own coop admins)."""
     coop = await get_cooperative(session, actor, cooperative_id)
     if not actor.can_manage_catalogue(cooperative_id):
         raise Forbidden("only admins and this cooperative's coop admins change it")
@@ -81,6 +81,8 @@ async def update_cooperative(
     if data.address is not None:
         for key, value in _address_fields(data.address).items():
             setattr(coop, key, value)
+    if data.carrier is not None:
+        coop.carrier = data.carrier  # new shipments only; unbooked ones are re-routed one by one
     await session.flush()
     return coop
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import httpx
 
 from api.core.config import Settings
-from integrations.carriers.base import Carrier
+from integrations.carriers.base import Carrier, Label, OrderState
 from integrations.carriers.ghn import GhnClient, GhnConfig
 from integrations.carriers.http import HttpLanes
 from integrations.carriers.viettel_post import ViettelPostClient, ViettelPostConfig
@@ -92,9 +92,15 @@ class CarrierClients:
         """The service we ask the carrier for when its answer does not say."""
         return self.settings.viettel_post_service_code if carrier == "viettel_post" else None
 
-    async def label_url(self, carrier: str, waybill: str) -> str:
-        """A fresh print link for a booked parcel (never stored: carriers' links expire)."""
-        return await self.get(carrier).label_url(waybill)
+    async def label(self, carrier: str, waybill: str) -> Label:
+        """A fresh print link for a booked parcel and its expiry (the label job stores both)."""
+        return await self.get(carrier).label(waybill)
+
+    async def ghn_order_state(self, waybill: str, reference: str | None) -> OrderState | None:
+        """GHN's own view of a parcel (its webhooks are unsigned, so money claims are re-read)."""
+        client = self.get("ghn")
+        assert isinstance(client, GhnClient)
+        return await client.order_state(waybill, reference)
 
     async def aclose(self) -> None:
         """Close the HTTP connections."""

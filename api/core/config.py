@@ -54,7 +54,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
-    db_pool_size: int = 10
+    # Unset: 10 for an API process; a worker sizes its pool to cover its max_jobs.
+    db_pool_size: int | None = None
     db_max_overflow: int = 10
     # How long a request waits for a pooled connection before it answers 503 (Retry-After).
     db_pool_timeout_seconds: float = 10.0
@@ -119,6 +120,9 @@ class Settings(BaseSettings):
     viettel_post_service_code: str | None = None
     # Per call to a carrier: shorter than job_timeout, so a hung carrier costs one retry.
     carrier_timeout_s: float = 10.0
+    # A hand-off job stops waiting for carriers after this long (inside the 60 s job timeout):
+    # rows still unanswered go to jobs of their own, so no batch outlives its timeout.
+    handoff_deadline_s: float = 40.0
     # A pending shipment idle this long with no job waiting for it (its ring was lost, or its
     # worker died mid-booking) is offered to the workers again; swept every 3 s. Short because
     # the sweeper skips rows whose job is queued or running with a heartbeat.
@@ -150,6 +154,12 @@ class Settings(BaseSettings):
     def _keys_are_fernet_keys(cls, value: SecretStr) -> SecretStr:
         parse_fernet_keys(value.get_secret_value())
         return value
+
+    def pool_size_for(self, jobs: int | None = None) -> int:
+        """Connections to keep: DB_POOL_SIZE when set, else one per concurrent job (or 10)."""
+        if self.db_pool_size is not None:
+            return self.db_pool_size
+        return max(jobs or 0, 10)
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Settings:

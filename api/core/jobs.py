@@ -18,6 +18,7 @@ class Job(StrEnum):
     HAND_OFF_SHIPMENT = "hand_off_shipment"
     HAND_OFF_SHIPMENTS = "hand_off_shipments"
     CANCEL_SHIPMENT = "cancel_shipment"
+    FETCH_LABEL = "fetch_label"
     RECONCILE_CONNECTION = "reconcile_connection"
     REFRESH_CHANNEL_TOKEN = "refresh_channel_token"  # noqa: S105 (a job name, not a secret)
     # Crons: they run on a schedule, and may also be rung (a test, an operator, a bench).
@@ -26,3 +27,4 @@ class Job(StrEnum):
     RECONCILE_ALL = "reconcile_all"
     REFRESH_EXPIRING_TOKENS = "refresh_expiring_tokens"
     PURGE_WEBHOOK_BODIES = "purge_webhook_bodies"
+    REFRESH_LABELS = "refresh_labels"

@@ -58,8 +58,8 @@ class FulfilmentStatus(StrEnum):
     BACKORDERED = "backordered"
     PENDING_SHIPMENT = "pending_shipment"
     HANDED_OFF = "handed_off"
-    # The order was cancelled and the carrier asked to drop the parcel; stock stays held until
-    # the carrier confirms (it may already have the parcel).
+    # The order was cancelled and the carrier asked to drop the parcel: its stock stays
+    # reserved until the carrier confirms (a courier who already has it makes it shipped).
     CANCEL_REQUESTED = "cancel_requested"
     SHIPPED = "shipped"
     DELIVERED = "delivered"

@@ -24,7 +24,8 @@ from api.orders.intake import settle_payment, take_in
 from api.orders.models import FulfilmentStatus, Order, OrderFlag, OrderLine, OrderStatus
 from api.orders.reservation import release_order
 from api.orders.status import can_move, move_fulfilment, normalise
-from api.shipments.outbox import cancel_for_order, ensure_shipment
+from api.shipments.cancel import cancel_for_order
+from api.shipments.outbox import ensure_shipment
 from integrations.platforms import PlatformOrder, PlatformWebhook
 
 
@@ -81,12 +82,17 @@ async def _lines_of(session: AsyncSession, order_id: int) -> list[OrderLine]:
 async def _cancel(session: AsyncSession, order: Order, source: str) -> None:
     assert order.id is not None
     lines = await _lines_of(session, order.id)
-    if await cancel_for_order(session, order, source=source) != "refused":
+    outcome = await cancel_for_order(session, order, source=source)
+    if outcome in ("none", "cancelled"):
         released = await release_order(session, order, lines)
         move_fulfilment(order, FulfilmentStatus.CANCELLED)
         events.record(session, order.id, "stock_released", source, units=released)
-    # else: the carrier already has the parcel, so its stock is not ours to release; it comes
-    # back only if the parcel is returned.
+    elif outcome == "requested":
+        # The carrier may refuse (its courier may already have the parcel): the stock stays
+        # reserved until it confirms, and a pickup takes it out of on-hand as usual.
+        move_fulfilment(order, FulfilmentStatus.CANCEL_REQUESTED)
+    # else refused: the carrier already has the parcel, so its stock is not ours to release; it
+    # comes back only if the parcel is returned.
     await release_order_claims(session, order, lines)
 
 

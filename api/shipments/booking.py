@@ -9,6 +9,7 @@ from api.cooperatives.models import Cooperative
 from api.orders.models import Order
 from api.shipments.models import Shipment
 from integrations.carriers.base import Address, BookingRequest, Item, Parcel
+from integrations.carriers.phones import domestic_phone
 
 # What the buyer may do at the door: inspect, not try (produce cannot be "tried on").
 DELIVERY_NOTE = "Cho xem hàng, không cho thử"
@@ -32,7 +33,7 @@ def sender_address(coop: Cooperative) -> Address:
     """The cooperative's collection point, where the carrier picks the parcel up."""
     return Address(
         name=coop.name,
-        phone=coop.phone,
+        phone=domestic_phone(coop.phone),
         province=coop.province_name,
         ward=coop.ward_name,
         street=coop.street,
@@ -60,7 +61,7 @@ def receiver_address(shipment: Shipment, order: Order) -> Address:
     full = order.ship_full_address if receiver_untouched(shipment, order) else ""
     return Address(
         name=shipment.receiver_name,
-        phone=shipment.receiver_phone,
+        phone=domestic_phone(shipment.receiver_phone),
         province=shipment.receiver_province,
         ward=shipment.receiver_ward,
         street=shipment.receiver_street,

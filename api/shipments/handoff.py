@@ -1,13 +1,19 @@
-"""The hand-off job's side of a shipment: take pending rows for booking, record what happened.
+"""The hand-off job's side of a shipment: claim rows for a carrier call, then record what happened.
 
-The job (`workers/jobs/handoff.py`) calls the carrier between `take_*` and `record_*`; the
-request it sends is built by `api/shipments/booking.py`. Services never commit: the job owns the
-transaction. Every write takes the shipment row first (the outbox module explains the lock order).
+No transaction stays open across a carrier call. The job (`workers/jobs/handoff.py`) claims the
+rows and commits (each claim counts its attempt and takes a lease, `carrier_call_until`), calls
+the carrier with no session open, then records each answer in a second short transaction. What
+crosses between the two is plain data (`Claim`), never an ORM object. A runner that dies between
+claim and record leaves its attempt counted; the lease keeps others off until the sweeper sees
+the runner is gone, and our carrier reference keeps a second call from booking a second parcel.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -18,29 +24,38 @@ from sqlmodel import col
 
 from api.catalogue.models import Variant
 from api.cooperatives.models import Cooperative
+from api.core.db import utcnow
 from api.orders import events
 from api.orders.models import FulfilmentStatus, Order, OrderLine
 from api.orders.status import fulfilment_sources
-from api.shipments.booking import LineToShip
+from api.shipments.booking import LineToShip, build_booking_request
+from api.shipments.cancel import record_cancelled
 from api.shipments.models import Shipment
-from api.shipments.outbox import (
-    ShipmentBusy,
-    row_exists,
-)
-from integrations.carriers.base import Booking
+from integrations.carriers.base import Booking, BookingRequest
+
+# Attempts (each counted before its call) before the shipment is shown to a person.
+MAX_ATTEMPTS = 40
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One shipment claimed for one carrier call: plain data, safe to carry across sessions."""
+
+    shipment_id: int
+    order_id: int
+    carrier: str
+    reference: str
+    attempt: int
+    request: BookingRequest
 
 
 @dataclass
-class ToBook:
-    """A locked pending shipment with everything its carrier request is built from."""
+class ClaimRound:
+    """What a claim pass came to: the claims, rows held by another runner, the rest's outcomes."""
 
-    shipment: Shipment
-    order: Order
-    coop: Cooperative
-    lines: list[LineToShip]
-
-
-# --- the hand-off job's side -------------------------------------------------------------
+    claims: list[Claim] = field(default_factory=list)
+    busy: list[int] = field(default_factory=list)
+    outcomes: Counter[str] = field(default_factory=Counter)
 
 
 def _lines_json() -> Any:
@@ -61,44 +76,131 @@ def _lines_json() -> Any:
     )
 
 
-def _booking_rows() -> Any:
+def _booking_rows(shipment_ids: list[int]) -> Any:
+    # SKIP LOCKED: a row another transaction holds right now is another runner's (its own job
+    # looks again); the lock lasts only until this claim commits.
     return (
         select(Shipment, Order, Cooperative, _lines_json())
         .join(Order, col(Order.id) == col(Shipment.order_id))
         .join(Cooperative, col(Cooperative.id) == col(Shipment.cooperative_id))
-    )
-
-
-def _to_book(row: Any) -> ToBook:
-    shipment, order, coop, lines = row
-    return ToBook(shipment, order, coop, [LineToShip(*line) for line in lines or ()])
-
-
-async def take_for_booking(session: AsyncSession, shipment_id: int) -> ToBook | None:
-    """Lock the shipment (SKIP LOCKED) with order, cooperative and lines; ShipmentBusy if held."""
-    row = (
-        await session.execute(
-            _booking_rows()
-            .where(col(Shipment.id) == shipment_id)
-            .with_for_update(of=Shipment, skip_locked=True)
-        )
-    ).one_or_none()
-    if row is None:
-        if await row_exists(session, shipment_id):
-            raise ShipmentBusy(str(shipment_id))
-        return None
-    return _to_book(row)
-
-
-async def take_many_for_booking(session: AsyncSession, shipment_ids: list[int]) -> list[ToBook]:
-    """Lock those of the shipments nobody else holds (SKIP LOCKED), in id order, in one query."""
-    rows = await session.execute(
-        _booking_rows()
         .where(col(Shipment.id).in_(shipment_ids))
         .order_by(col(Shipment.id))
         .with_for_update(of=Shipment, skip_locked=True)
     )
-    return [_to_book(row) for row in rows]
+
+
+# One statement for the whole batch. updated_at is left alone on purpose: the sweeper judges
+# idleness by it, and a claimed row whose runner died (no heartbeat) is rescued at once.
+_CLAIM = text(
+    """
+    UPDATE shipments SET booking_attempts = booking_attempts + 1, carrier_call_until = :until,
+        handoff_job_id = coalesce(CAST(:job AS text), handoff_job_id)
+    WHERE id = ANY(CAST(:ids AS bigint[]))
+    """
+)
+
+
+def _in_call(shipment: Shipment, now: datetime) -> bool:
+    return shipment.carrier_call_until is not None and shipment.carrier_call_until > now
+
+
+def _settled_already(shipment: Shipment) -> str | None:
+    if shipment.status != "pending" or shipment.waybill is not None:
+        return "already_booked"
+    if shipment.booking_error is not None:
+        return "needs_attention"  # a person retries it from the API
+    return None
+
+
+async def _settled_without_call(
+    session: AsyncSession,
+    shipment: Shipment,
+    order: Order,
+    missing_config: Callable[[str], str | None],
+    max_attempts: int,
+) -> str | None:
+    """Why this row needs no carrier call (recorded where needed), or None to go ahead."""
+    if order.status == "cancelled":
+        await record_cancelled(session, shipment, "order cancelled before the booking")
+        return "cancelled"
+    missing = missing_config(shipment.carrier)
+    if missing is not None:
+        # No credentials (a dev or bench setup): say so now instead of retrying a login.
+        _refuse(session, shipment, missing)
+        return "refused"
+    if shipment.booking_attempts >= max_attempts and shipment.awaiting_confirmation_since is None:
+        # Every attempt was counted before its call, so killed and timed-out runs count too.
+        last = shipment.status_reason or "no answer was recorded"
+        shipment.booking_error = f"gave up after {shipment.booking_attempts} attempts: {last}"
+        shipment.booking_error = shipment.booking_error[:1000]
+        return "gave_up"
+    return None
+
+
+def _refuse(session: AsyncSession, shipment: Shipment, message: str) -> None:
+    shipment.booking_error = message[:1000]
+    shipment.status_reason = None
+    events.record(
+        session, shipment.order_id, "shipment_booking_refused", "handoff",
+        shipment_id=shipment.id, carrier=shipment.carrier, error=message[:500],
+    )  # fmt: skip
+
+
+async def claim_for_booking(
+    session: AsyncSession,
+    shipment_ids: list[int],
+    *,
+    job_id: str | None,
+    lease_s: float,
+    max_attempts: int,
+    missing_config: Callable[[str], str | None],
+) -> ClaimRound:
+    """Claim the rows nobody else holds for one carrier call each; the caller commits."""
+    found = ClaimRound()
+    now = utcnow()
+    taken: set[int] = set()
+    for shipment, order, coop, lines in await session.execute(_booking_rows(shipment_ids)):
+        assert shipment.id is not None
+        taken.add(shipment.id)
+        outcome = _settled_already(shipment)
+        if outcome is None and _in_call(shipment, now):
+            found.busy.append(shipment.id)
+            continue
+        if outcome is None:
+            outcome = await _settled_without_call(
+                session, shipment, order, missing_config, max_attempts
+            )
+        if outcome is None:
+            to_ship = [LineToShip(*line) for line in lines or ()]
+            try:
+                request = build_booking_request(shipment, order, coop, to_ship)
+            except ValueError as exc:
+                _refuse(session, shipment, str(exc))
+                outcome = "refused"
+        if outcome is not None:
+            found.outcomes[outcome] += 1
+            continue
+        claim = Claim(
+            shipment.id,
+            shipment.order_id,
+            shipment.carrier,
+            shipment.reference,
+            shipment.booking_attempts + 1,
+            request,
+        )
+        found.claims.append(claim)
+    if found.claims:
+        until = now + timedelta(seconds=lease_s)
+        ids = [claim.shipment_id for claim in found.claims]
+        await session.execute(_CLAIM, {"ids": ids, "until": until, "job": job_id})
+    held = [i for i in shipment_ids if i not in taken]
+    if held:
+        # Not returned: locked by another transaction, or not there at all.
+        existing = await session.execute(select(col(Shipment.id)).where(col(Shipment.id).in_(held)))
+        found.busy += sorted(int(i) for i in existing.scalars() if i is not None)
+        found.outcomes["missing"] += len(held) - len(found.busy)
+    await session.flush()
+    return found
 
 
 def _service_of(booking: Booking, configured: str | None) -> str | None:
@@ -110,15 +212,17 @@ def _service_of(booking: Booking, configured: str | None) -> str | None:
 
 # One round trip: the shipment is booked, the order handed off (only from where the fulfilment
 # rule allows it, pending_shipment: a cancellation that got there first wins) and the order's
-# trail says so.
+# trail says so. The attempt was counted by the claim.
 _HANDOFF_FROM = fulfilment_sources(FulfilmentStatus.HANDED_OFF)
 _RECORD_BOOKING = text(
     """
     WITH s AS (
         UPDATE shipments SET waybill = :waybill, fee_vnd = :fee, sort_code = :sort_code,
-            service_code = :service, status = 'handed_off', status_reason = NULL,
+            service_code = :service, status_reason = NULL,
+            -- cancelled here while the call was out: the waybill is kept for a person
+            status = CASE WHEN status = 'pending' THEN 'handed_off' ELSE status END,
             booked_at = now(), status_at = now(), updated_at = now(),
-            booking_attempts = booking_attempts + 1
+            carrier_call_until = NULL, awaiting_confirmation_since = NULL
         WHERE id = :id AND waybill IS NULL
         RETURNING order_id
     ), o AS (
@@ -133,13 +237,12 @@ _RECORD_BOOKING = text(
 
 
 async def record_booking(
-    session: AsyncSession, job: ToBook, booking: Booking, *, adopted: bool, service: str | None
+    session: AsyncSession, claim: Claim, booking: Booking, *, adopted: bool, service: str | None
 ) -> None:
     """Store the carrier's waybill, fee and sort code; the order is handed off."""
-    shipment = job.shipment
     detail = {
-        "shipment_id": shipment.id,
-        "carrier": shipment.carrier,
+        "shipment_id": claim.shipment_id,
+        "carrier": claim.carrier,
         "waybill": booking.waybill,
         "fee_vnd": booking.fee_vnd,
         "found_existing_booking": adopted,
@@ -147,7 +250,7 @@ async def record_booking(
     await session.execute(
         _RECORD_BOOKING,
         {
-            "id": shipment.id,
+            "id": claim.shipment_id,
             "waybill": booking.waybill,
             "fee": booking.fee_vnd,
             "sort_code": booking.sort_code,
@@ -158,25 +261,54 @@ async def record_booking(
     )
 
 
-def record_attempt_failure(job: ToBook, error: str, *, give_up: bool) -> None:
-    """A transient failure: counted, shown to logistics, retried unless we give up."""
-    shipment = job.shipment
-    shipment.booking_attempts += 1
-    attempts = shipment.booking_attempts
+# Every answer other than a booking is written only while the row is still unbooked (a webhook
+# or a rescued runner may have settled it meanwhile), and lets go of the claim.
+_RECORD_UNBOOKED = text(
+    """
+    UPDATE shipments SET status_reason = :reason, booking_error = :error,
+        awaiting_confirmation_since = CASE WHEN :awaiting
+            THEN coalesce(awaiting_confirmation_since, now()) ELSE NULL END,
+        carrier_call_until = NULL, updated_at = now()
+    WHERE id = :id AND waybill IS NULL
+    RETURNING id
+    """
+)
+
+
+async def _record_unbooked(
+    session: AsyncSession, claim: Claim, *, reason: str | None, error: str | None, awaiting: bool
+) -> bool:
+    params = {
+        "id": claim.shipment_id,
+        "reason": reason[:500] if reason else None,
+        "error": error[:1000] if error else None,
+        "awaiting": awaiting,
+    }
+    return (await session.execute(_RECORD_UNBOOKED, params)).scalar() is not None
+
+
+async def record_attempt_failure(
+    session: AsyncSession, claim: Claim, error: str, *, give_up: bool
+) -> None:
+    """A transient failure: shown to logistics, retried unless we give up."""
     if give_up:
-        shipment.booking_error = f"gave up after {attempts} attempts: {error}"[:1000]
+        message = f"gave up after {claim.attempt} attempts: {error}"
+        await _record_unbooked(session, claim, reason=None, error=message, awaiting=False)
     else:
-        shipment.status_reason = f"booking attempt {attempts} failed, retrying: {error}"[:500]
+        reason = f"booking attempt {claim.attempt} failed, retrying: {error}"
+        await _record_unbooked(session, claim, reason=reason, error=None, awaiting=False)
 
 
-def record_refusal(session: AsyncSession, job: ToBook, message: str) -> None:
+async def record_awaiting(session: AsyncSession, claim: Claim, message: str) -> None:
+    """The carrier may hold the parcel: wait for its webhook or a later lookup, not a person."""
+    reason = f"awaiting the carrier's confirmation (attempt {claim.attempt}): {message}"
+    await _record_unbooked(session, claim, reason=reason, error=None, awaiting=True)
+
+
+async def record_refusal(session: AsyncSession, claim: Claim, message: str) -> None:
     """The carrier refused for good (bad address, no route): logistics must fix and retry."""
-    shipment = job.shipment
-    shipment.booking_attempts += 1
-    shipment.booking_error = message[:1000]
-    shipment.status_reason = None
-    assert job.order.id is not None
-    events.record(
-        session, job.order.id, "shipment_booking_refused", "handoff",
-        shipment_id=shipment.id, carrier=shipment.carrier, error=message[:500],
-    )  # fmt: skip
+    if await _record_unbooked(session, claim, reason=None, error=message, awaiting=False):
+        events.record(
+            session, claim.order_id, "shipment_booking_refused", "handoff",
+            shipment_id=claim.shipment_id, carrier=claim.carrier, error=message[:500],
+        )  # fmt: skip

@@ -93,6 +93,21 @@ class Shipment(SQLModel, table=True):
         default=0, sa_column=Column(Integer, nullable=False, server_default="0")
     )
     booked_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    # A job is talking to the carrier about this row until then (a lease, taken and committed
+    # before the call): nobody else books or cancels it meanwhile, and no lock is held.
+    carrier_call_until: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True))
+    )
+    # The carrier's answer to a booking was lost and its lookup could not say: the parcel may
+    # be booked. Its webhook or a later lookup settles it; it is not a refusal.
+    awaiting_confirmation_since: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True))
+    )
+    # The print link, fetched once by a job after the booking and refreshed before it expires.
+    label_url: str | None = Field(default=None, max_length=1000)
+    label_expires_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True))
+    )
     # The batch job that books this row (NULL: its own hand_off_shipment job). The sweeper asks
     # Redis about this job to tell a row waiting its turn from one stranded by a dead worker.
     handoff_job_id: str | None = Field(default=None, max_length=64)

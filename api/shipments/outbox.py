@@ -1,6 +1,6 @@
 """The shipment outbox: a pending row written in the transaction that confirms the order.
 
-Ingestion calls `ensure_shipment` and `cancel_for_order` with the order row locked (FOR UPDATE),
+Ingestion calls `ensure_shipment` (and `cancel.cancel_for_order`) with the order row locked,
 so two deliveries of the same order cannot both write one. The hand-off job is enqueued only
 after that transaction commits; if the enqueue is lost, the sweeper finds the row itself.
 
@@ -12,7 +12,6 @@ shipment with SKIP LOCKED and hands the work to a job when the row is busy: no d
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Literal
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -22,7 +21,7 @@ from sqlmodel import col
 from api.catalogue.models import Variant
 from api.cooperatives.models import Cooperative
 from api.core.bulk import column_lists, unnest_insert
-from api.core.db import PhienSession, utcnow
+from api.core.db import PhienSession
 from api.core.jobs import Job
 from api.orders import events
 from api.orders.drafts import LineDraft, OrderDraft
@@ -30,6 +29,7 @@ from api.orders.events import EventBatch
 from api.orders.models import FulfilmentStatus, Order, OrderFlag, OrderLine, OrderStatus
 from api.orders.status import fulfilment_sources, move_fulfilment
 from api.shipments.models import Shipment
+from integrations.carriers.phones import domestic_phone
 
 SHIPPABLE = frozenset(
     {
@@ -48,8 +48,6 @@ BEFORE_PICKUP = frozenset({"pending", "handed_off"})
 # Fulfilment statuses that say "a shipment is on its way to being booked or is booked".
 SHIPMENT_STAGES = (FulfilmentStatus.PENDING_SHIPMENT.value, FulfilmentStatus.HANDED_OFF.value)
 MAX_REFERENCES = 20
-
-CancelOutcome = Literal["none", "cancelled", "requested", "refused"]
 
 
 def reference_for(order_id: int, attempt: int = 1) -> str:
@@ -136,7 +134,8 @@ def _values(order: Order | OrderDraft, carrier: str, weight_g: int) -> dict[str,
         "weight_g": weight_g,
         "status": "pending",
         "receiver_name": order.buyer_name,
-        "receiver_phone": order.buyer_phone,
+        # The domestic form carriers expect; the order keeps the phone as the platform sent it.
+        "receiver_phone": domestic_phone(order.buyer_phone),
         "receiver_province": order.ship_province,
         "receiver_ward": order.ship_ward,
         "receiver_district": order.ship_district,
@@ -282,108 +281,3 @@ async def set_fulfilment(
         .returning(col(Order.id))
     )
     return moved.scalar_one_or_none() is not None
-
-
-def mark_cancelled(shipment: Shipment, reason: str) -> None:
-    """The shipment is cancelled for good (a later shipment of the order needs a new row)."""
-    shipment.status = "cancelled"
-    shipment.status_reason = reason[:500]
-    shipment.status_at = utcnow()
-
-
-def refusal_reason(shipment: Shipment) -> str:
-    """Why a cancellation is refused once the carrier has the parcel."""
-    return (
-        f"cannot cancel: the carrier already has the parcel (status {shipment.status}); "
-        "it will be delivered or come back as a return"
-    )
-
-
-class ShipmentBusy(Exception):
-    """Another transaction (a booking in flight) holds the shipment row."""
-
-
-async def row_exists(session: AsyncSession, shipment_id: int) -> bool:
-    """Whether the shipment exists (told apart from "locked" after a SKIP LOCKED miss)."""
-    found = await session.execute(select(col(Shipment.id)).where(col(Shipment.id) == shipment_id))
-    return found.scalar_one_or_none() is not None
-
-
-async def lock_for_job(session: AsyncSession, shipment_id: int) -> Shipment | None:
-    """Lock the shipment (SKIP LOCKED); None if it does not exist, ShipmentBusy if held."""
-    shipment = (
-        await session.execute(
-            select(Shipment)
-            .where(col(Shipment.id) == shipment_id)
-            .with_for_update(skip_locked=True)
-        )
-    ).scalar_one_or_none()
-    if shipment is None and await row_exists(session, shipment_id):
-        raise ShipmentBusy(str(shipment_id))
-    return shipment
-
-
-async def record_cancelled(session: AsyncSession, shipment: Shipment, reason: str) -> None:
-    """Cancelled (in place or at the carrier); a live order keeps its stock for a new shipment."""
-    mark_cancelled(shipment, reason)
-    await set_fulfilment(
-        session, shipment.order_id, FulfilmentStatus.RESERVED, only_from=SHIPMENT_STAGES
-    )
-    events.record(
-        session, shipment.order_id, "shipment_cancelled", "handoff",
-        shipment_id=shipment.id, waybill=shipment.waybill, reason=reason,
-    )  # fmt: skip
-
-
-def record_cancel_refused(session: AsyncSession, shipment: Shipment, reason: str) -> None:
-    """The parcel cannot be cancelled any more: say why, on the shipment and the order."""
-    shipment.status_reason = reason[:500]
-    events.record(
-        session, shipment.order_id, "shipment_cancel_refused", "handoff",
-        shipment_id=shipment.id, waybill=shipment.waybill, status=shipment.status,
-        reason=reason[:500],
-    )  # fmt: skip
-
-
-async def _lock_live(session: AsyncSession, order_id: int) -> Shipment | None:
-    return (
-        await session.execute(
-            select(Shipment)
-            .where(col(Shipment.order_id) == order_id, col(Shipment.status) != "cancelled")
-            .with_for_update(skip_locked=True)
-        )
-    ).scalar_one_or_none()
-
-
-async def cancel_for_order(
-    session: AsyncSession, order: Order, *, source: str = "outbox"
-) -> CancelOutcome:
-    """Undo the hand-off: in place if unbooked, at the carrier before pickup, else refused."""
-    assert order.id is not None
-    shipment = await _lock_live(session, order.id)
-    if shipment is None:
-        busy = await active_shipment_id(session, order.id)
-        if busy is None:
-            return "none"
-        # Locked: a hand-off is booking it right now. The cancel job waits for it to finish.
-        enqueue_cancel(session, busy)
-        events.record(session, order.id, "shipment_cancel_requested", source, shipment_id=busy)
-        return "requested"
-    assert shipment.id is not None
-    if shipment.waybill is None and shipment.status == "pending":
-        mark_cancelled(shipment, "order cancelled before the carrier booking")
-        events.record(session, order.id, "shipment_cancelled", source, shipment_id=shipment.id)
-        return "cancelled"
-    if shipment.status in BEFORE_PICKUP:
-        enqueue_cancel(session, shipment.id)
-        events.record(
-            session, order.id, "shipment_cancel_requested", source,
-            shipment_id=shipment.id, waybill=shipment.waybill,
-        )  # fmt: skip
-        return "requested"
-    shipment.status_reason = f"order cancelled: {refusal_reason(shipment)}"[:500]
-    events.record(
-        session, order.id, "shipment_cancel_refused", source,
-        shipment_id=shipment.id, status=shipment.status, reason=refusal_reason(shipment),
-    )  # fmt: skip
-    return "refused"

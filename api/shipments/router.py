@@ -4,30 +4,25 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Query, Response, status
 
-from api.core.clients import CarrierClients
 from api.core.deps import MAX_ID, CurrentActor, CursorPaging, Id, SessionDep
 from api.core.paging import CursorPage
 from api.core.schemas import NO_NUL
 from api.shipments import service
 from api.shipments.models import CARRIERS, SHIPMENT_STATUSES
-from api.shipments.schemas import AnyShipment, AnyShipmentDetail, ReceiverUpdate, ShipmentRead
+from api.shipments.schemas import (
+    AnyShipment,
+    AnyShipmentDetail,
+    ReceiverUpdate,
+    ShipmentRead,
+    ShipmentReroute,
+)
 
 router = APIRouter(prefix="/shipments", tags=["shipments"])
 
 StatusFilter = Annotated[str | None, Query(pattern="^(" + "|".join(SHIPMENT_STATUSES) + ")$")]
 CarrierFilter = Annotated[str | None, Query(pattern="^(" + "|".join(CARRIERS) + ")$")]
-
-
-def _carriers(request: Request) -> CarrierClients:
-    # One set of carrier clients per API process, made on the first label request (the Viettel
-    # Post login token is cached inside); it lives as long as the process.
-    clients = getattr(request.app.state, "carriers", None)
-    if clients is None:
-        clients = request.app.state.carriers = CarrierClients(request.app.state.settings)
-    assert isinstance(clients, CarrierClients)
-    return clients
 
 
 @router.get("", response_model=CursorPage[AnyShipment])
@@ -56,10 +51,12 @@ async def list_shipments(
 
 @router.get("/{shipment_id}", response_model=AnyShipmentDetail)
 async def read_shipment(
-    shipment_id: Id, request: Request, session: SessionDep, actor: CurrentActor
+    shipment_id: Id, session: SessionDep, actor: CurrentActor
 ) -> AnyShipmentDetail:
-    """One shipment with its tracking events and a label link made for this request."""
-    return await service.shipment_detail(session, actor, shipment_id, _carriers(request).label_url)
+    """One shipment with its tracking events and its stored label link (fetched by a job)."""
+    detail = await service.shipment_detail(session, actor, shipment_id)
+    await session.commit()  # sends the label fetch it may have asked for
+    return detail
 
 
 @router.patch("/{shipment_id}", response_model=ShipmentRead)
@@ -80,6 +77,18 @@ async def retry_booking(shipment_id: Id, session: SessionDep, actor: CurrentActo
     shipment = await service.retry_booking(session, actor, shipment_id)
     await session.commit()
     return ShipmentRead.model_validate(shipment)
+
+
+@router.post(
+    "/{shipment_id}/reroute", response_model=AnyShipment, status_code=status.HTTP_202_ACCEPTED
+)
+async def reroute_shipment(
+    shipment_id: Id, session: SessionDep, actor: CurrentActor, body: ShipmentReroute
+) -> AnyShipment:
+    """Book a shipment not yet booked with the other carrier (409 once booked or in doubt)."""
+    shipment = await service.reroute(session, actor, shipment_id, body.carrier)
+    await session.commit()
+    return service.shipment_read(shipment, actor)
 
 
 @router.post("/{shipment_id}/cancel", response_model=ShipmentRead)

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
-from api.cooperatives.schemas import PHONE_PATTERN
+from api.cooperatives.schemas import PHONE_PATTERN, CarrierName
 from api.core.schemas import Input, Output
 
 
@@ -38,6 +38,8 @@ class ShipmentOverview(Output):
     receiver_district: str | None
     booking_error: str | None
     booking_attempts: int
+    # Set while the carrier may hold the booking but has not confirmed it: not a refusal.
+    awaiting_confirmation_since: datetime | None
     booked_at: datetime | None
     pickup_batch_id: int | None
     created_at: datetime
@@ -69,8 +71,9 @@ class ShipmentDetail(ShipmentRead):
     """A shipment with its tracking events and a freshly generated label link."""
 
     events: list[ShipmentEventRead]
-    # Generated on each request: carriers' print links expire (GHN's after 30 minutes).
+    # Fetched once by a job and stored; refreshed before it expires (GHN's last 30 minutes).
     label_url: str | None
+    label_expires_at: datetime | None = None
     label_error: str | None = None
 
 
@@ -100,3 +103,9 @@ class ReceiverUpdate(Input):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     phone: str | None = Field(default=None, pattern=PHONE_PATTERN)
     address: ReceiverAddress | None = None
+
+
+class ShipmentReroute(Input):
+    """Book a shipment not yet booked with another carrier."""
+
+    carrier: CarrierName

@@ -6,7 +6,6 @@ the shipment row first (the outbox module explains the lock order).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import select, true
@@ -19,18 +18,20 @@ from api.accounts.scope import Actor
 from api.cooperatives.addresses import UnknownPlace, resolve_place
 from api.cooperatives.models import Cooperative
 from api.cooperatives.service import visible_cooperatives
+from api.core.db import utcnow
 from api.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from api.core.paging import CursorPage, CursorParams, keyset_page
 from api.orders import events
 from api.orders.models import FulfilmentStatus
+from api.shipments.cancel import mark_cancelled, refusal_reason
+from api.shipments.handoff import MAX_ATTEMPTS
+from api.shipments.labels import ask_for_label, stored_label
 from api.shipments.models import CARRIERS, Shipment, ShipmentEvent
 from api.shipments.outbox import (
     BEFORE_PICKUP,
     SHIPMENT_STAGES,
     enqueue_cancel,
     enqueue_handoff,
-    mark_cancelled,
-    refusal_reason,
     set_fulfilment,
 )
 from api.shipments.schemas import (
@@ -43,9 +44,9 @@ from api.shipments.schemas import (
     ShipmentOverviewDetail,
     ShipmentRead,
 )
+from integrations.carriers.phones import domestic_phone
 
 LOCK_NOT_AVAILABLE = "55P03"
-LabelMaker = Callable[[str, str], Awaitable[str]]
 
 
 def visible_shipments(actor: Actor) -> Any:
@@ -122,9 +123,13 @@ async def _events(session: AsyncSession, shipment_id: int) -> list[ShipmentEvent
 
 
 async def shipment_detail(
-    session: AsyncSession, actor: Actor, shipment_id: int, make_label: LabelMaker
+    session: AsyncSession, actor: Actor, shipment_id: int
 ) -> AnyShipmentDetail:
-    """One shipment with its tracking events and, once booked, a fresh label link."""
+    """One shipment with its tracking events and, once booked, its stored label link.
+
+    The link is fetched by a job and stored (no request waits for a carrier); a missing or
+    expiring one is asked for here and shows once the job has run. The caller commits.
+    """
     shipment = await get_shipment(session, actor, shipment_id)
     assert shipment.id is not None
     if actor.role is Role.PROGRAM_MANAGER:
@@ -136,15 +141,16 @@ async def shipment_detail(
         )
     label_url, label_error = None, None
     if shipment.waybill and shipment.status != "cancelled":
-        try:
-            label_url = await make_label(shipment.carrier, shipment.waybill)
-        except Exception as exc:  # the detail stays readable when the carrier is not
-            label_error = f"label unavailable: {exc}"[:500]
+        label_url = stored_label(shipment)
+        if label_url is None:
+            ask_for_label(session, shipment)
+            label_error = "label being prepared by the carrier; ask again in a moment"
     return ShipmentDetail.model_validate(
         {
             **shipment_read(shipment, actor).model_dump(),
             "events": await _events(session, shipment.id),
             "label_url": label_url,
+            "label_expires_at": shipment.label_expires_at if label_url else None,
             "label_error": label_error,
         }
     )
@@ -155,7 +161,13 @@ def _require_logistics(actor: Actor) -> None:
         raise Forbidden("only logistics staff and admins change shipments")
 
 
+def _require_no_call(shipment: Shipment) -> None:
+    if shipment.carrier_call_until is not None and shipment.carrier_call_until > utcnow():
+        raise Conflict("the shipment is being booked right now; try again in a moment")
+
+
 def _require_unbooked(shipment: Shipment, action: str) -> None:
+    _require_no_call(shipment)
     if shipment.waybill is not None or shipment.status != "pending":
         raise Conflict(
             f"cannot {action}: the shipment is {shipment.status}"
@@ -168,7 +180,7 @@ def _receiver_changes(body: ReceiverUpdate) -> dict[str, Any]:
     if body.name is not None:
         changes["receiver_name"] = body.name
     if body.phone is not None:
-        changes["receiver_phone"] = body.phone
+        changes["receiver_phone"] = domestic_phone(body.phone)
     if body.address is not None:
         try:
             place = resolve_place(body.address.province, body.address.ward)
@@ -208,9 +220,36 @@ async def retry_booking(session: AsyncSession, actor: Actor, shipment_id: int) -
     _require_unbooked(shipment, "retry the booking")
     assert shipment.id is not None
     previous, shipment.booking_error = shipment.booking_error, None
+    if shipment.booking_attempts >= MAX_ATTEMPTS:
+        shipment.booking_attempts = 0  # a person's retry after we gave up: a fresh round
     events.record(
         session, shipment.order_id, "shipment_retry_requested", "api",
         shipment_id=shipment.id, user_id=actor.user_id, previous_error=previous,
+    )  # fmt: skip
+    enqueue_handoff(session, shipment.id)
+    await session.flush()
+    return shipment
+
+
+async def reroute(session: AsyncSession, actor: Actor, shipment_id: int, carrier: str) -> Shipment:
+    """Have another carrier book a shipment not booked yet; its hand-off runs again."""
+    shipment = await get_shipment(session, actor, shipment_id, lock=True)
+    _require_logistics(actor)
+    _require_unbooked(shipment, "re-route the shipment")
+    if shipment.awaiting_confirmation_since is not None:
+        # Its carrier may hold the parcel already: a second carrier could book it twice.
+        raise Conflict(
+            f"{shipment.carrier} may already hold this parcel (awaiting its confirmation)"
+        )
+    if shipment.carrier == carrier:
+        raise Conflict(f"the shipment already goes with {carrier}")
+    assert shipment.id is not None
+    previous = shipment.carrier
+    shipment.carrier, shipment.booking_attempts = carrier, 0
+    shipment.booking_error, shipment.status_reason = None, None
+    events.record(
+        session, shipment.order_id, "shipment_rerouted", "api",
+        shipment_id=shipment.id, user_id=actor.user_id, **{"from": previous, "to": carrier},
     )  # fmt: skip
     enqueue_handoff(session, shipment.id)
     await session.flush()
@@ -226,6 +265,7 @@ async def request_cancel(session: AsyncSession, actor: Actor, shipment_id: int) 
         raise Conflict("the shipment is already cancelled")
     if shipment.status not in BEFORE_PICKUP:
         raise Conflict(refusal_reason(shipment))
+    _require_no_call(shipment)
     detail = {"shipment_id": shipment.id, "user_id": actor.user_id}
     if shipment.waybill is None:
         mark_cancelled(shipment, f"cancelled by user {actor.user_id} before booking")

@@ -138,6 +138,7 @@ def _adopt(session: AsyncSession, order: Order, shipment: Shipment, update: Trac
     # VTP's own advice (fact sheet §1.7); a later hand-off run finds it booked and leaves it.
     assert order.id is not None
     shipment.waybill = update.waybill
+    shipment.awaiting_confirmation_since = None  # the carrier's word settles it
     if shipment.status == ShipmentStatus.PENDING.value:
         shipment.status = ShipmentStatus.HANDED_OFF.value
         shipment.booked_at = utcnow()
@@ -340,6 +341,8 @@ async def _on_cancelled(session: AsyncSession, order: Order, update: TrackingUpd
         released = await release_order(session, order, await _lines_of(session, order.id))
         if released:
             events.record(session, order.id, "stock_released", source, units=released)
+        if order.fulfilment_status == FulfilmentStatus.CANCEL_REQUESTED.value:
+            _set_fulfilment(session, order, FulfilmentStatus.CANCELLED, source)
         return
     lines = await _lines_of(session, order.id)
     if any(line.reserved_quantity > 0 for line in lines):

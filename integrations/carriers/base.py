@@ -131,6 +131,24 @@ class Booking:
 
 
 @dataclass(frozen=True)
+class Label:
+    """A print link for a booked parcel and when the carrier stops honouring it."""
+
+    url: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class OrderState:
+    """What the carrier's own API says about a parcel now (re-read for unsigned webhooks)."""
+
+    waybill: str
+    reference: str | None
+    raw_status: str
+    cod_amount_vnd: int | None
+
+
+@dataclass(frozen=True)
 class TrackingUpdate:
     """One carrier status event, normalised; `event_key` is unique per real event (for dedup)."""
 
@@ -169,6 +187,13 @@ class DuplicateReference(CarrierError):
         self.existing_waybill = existing_waybill
 
 
+class AwaitingConfirmation(CarrierError):
+    """The carrier may hold the booking (its answer was lost), but could not say: not a refusal."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="awaiting_confirmation", transient=True)
+
+
 class CarrierAuthError(CarrierError):
     """Credentials were refused; retrying with the same credentials will not help."""
 
@@ -200,6 +225,6 @@ class Carrier(Protocol):
         """Cancel before pickup; raises CarrierError with the carrier's reason when refused."""
         ...
 
-    async def label_url(self, waybill: str) -> str:
-        """A URL that prints the shipping label (short-lived for some carriers)."""
+    async def label(self, waybill: str) -> Label:
+        """A URL that prints the shipping label, with its expiry (short-lived for some carriers)."""
         ...

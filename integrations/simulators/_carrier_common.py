@@ -46,6 +46,11 @@ class CarrierSimConfig:
     webhook_retry_delay_s: float | None = None  # None → the carrier's documented delay
     webhook_timeout_s: float = 5.0
     webhook_concurrency: int = 64
+    # Viettel Post's order lookup is UNCONFIRMED (fact sheet §1.6): False answers it 404 as a
+    # route the carrier does not have.
+    order_lookup_available: bool = True
+    # The wording of Viettel Post's duplicate-ORDER_NUMBER refusal (None: the simulator's own).
+    duplicate_message: str | None = None
 
 
 @dataclass

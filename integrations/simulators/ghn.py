@@ -290,6 +290,18 @@ class GhnSimulator:
             return denied
         body = await read_json(request) or {}
         parcel = self.state.find_by_reference(str(body.get("client_order_code") or ""))
+        return self._detail(parcel)
+
+    async def detail(self, request: Request) -> Response:
+        """`POST /v2/shipping-order/detail` by GHN's order code."""
+        denied = await self.gate(request, "detail", shop_scoped=False)
+        if denied:
+            return denied
+        body = await read_json(request) or {}
+        return self._detail(self.state.parcels.get(str(body.get("order_code") or "")))
+
+    @staticmethod
+    def _detail(parcel: SimParcel | None) -> Response:
         if parcel is None:
             return fail("Order not found", 400, "ORDER_NOT_FOUND")
         req = parcel.request
@@ -350,6 +362,7 @@ def create_app(config: CarrierSimConfig | None = None) -> FastAPI:
     routes = [
         (f"{API}/v2/shipping-order/create", sim.create, "POST"),
         (f"{API}/v2/shipping-order/detail-by-client-code", sim.detail_by_client_code, "POST"),
+        (f"{API}/v2/shipping-order/detail", sim.detail, "POST"),
         (f"{API}/v2/switch-status/cancel", sim.cancel, "POST"),
         (f"{API}/v2/a5/gen-token", sim.gen_token, "POST"),
         ("/a5/public-api/printA5", sim.print_page, "GET"),

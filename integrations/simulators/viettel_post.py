@@ -309,7 +309,8 @@ class ViettelPostSimulator:
         reference = str(body.get("ORDER_NUMBER") or "")
         if reference and body.get("CHECK_UNIQUE") and reference in self.state.by_reference:
             self.state.duplicates_rejected += 1
-            return fail(f"ORDER_NUMBER {reference} đã tồn tại trên hệ thống")
+            wording = self.state.config.duplicate_message
+            return fail(wording or f"ORDER_NUMBER {reference} đã tồn tại trên hệ thống")
         parcel = self._book(body)
         data = {
             "ORDER_NUMBER": parcel.waybill,
@@ -338,6 +339,9 @@ class ViettelPostSimulator:
         denied = await self.gate(request, "getOrderInfoByOrderNumber")
         if denied:
             return denied
+        if not self.state.config.order_lookup_available:
+            missing = {"status": 404, "error": "Not Found", "path": request.url.path}
+            return json_response(missing, 404)
         wanted = request.query_params.get("orderNumber", "")
         parcel = self.state.parcels.get(wanted) or self.state.find_by_reference(wanted)
         if parcel is None:

@@ -14,11 +14,10 @@ from sqlmodel import col
 
 from api.catalogue.models import Variant
 from api.channels.models import ChannelConnection
-from api.cooperatives.models import Cooperative
 from api.core.db import Database
 from api.orders.models import Order, OrderEvent
 from api.orders.updates import apply_platform_order
-from api.shipments.handoff import ToBook, record_booking
+from api.shipments.handoff import claim_for_booking, record_booking
 from api.shipments.models import Shipment
 from integrations.carriers.base import Booking
 from integrations.platforms import PlatformOrder
@@ -119,6 +118,13 @@ async def test_a_booking_that_lands_after_the_cancel_keeps_the_order_cancelled(
     shipment_id = await outbox_row(db, order_id)
     # The hand-off took the row and is waiting on the carrier; the platform cancels meanwhile.
     async with db.session() as session:
+        claimed = await claim_for_booking(
+            session, [shipment_id], job_id=None, lease_s=60, max_attempts=40,
+            missing_config=lambda _carrier: None,
+        )  # fmt: skip
+        await session.commit()
+    [claim] = claimed.claims
+    async with db.session() as session:
         await session.execute(
             update(Order)
             .where(col(Order.id) == order_id)
@@ -126,16 +132,8 @@ async def test_a_booking_that_lands_after_the_cancel_keeps_the_order_cancelled(
         )
         await session.commit()
     async with db.session() as session:
-        shipment = await session.get(Shipment, shipment_id)
-        order = await session.get(Order, order_id)
-        coop = await session.get(Cooperative, world.coop_a)
-        assert shipment is not None
-        assert order is not None
-        assert coop is not None
-        booking = Booking(shipment.carrier, shipment.reference, "VTP-LATE-1", 22_000)
-        await record_booking(
-            session, ToBook(shipment, order, coop, []), booking, adopted=False, service=None
-        )
+        booking = Booking(claim.carrier, claim.reference, "VTP-LATE-1", 22_000)
+        await record_booking(session, claim, booking, adopted=False, service=None)
         await session.commit()
     async with db.session() as session:
         stored = await session.get(Order, order_id)

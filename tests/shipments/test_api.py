@@ -11,7 +11,9 @@ import pytest
 from api.core.config import Settings
 from api.core.db import Database
 from tests.factories import World
+from tests.ingestion.rig import run_worker
 from tests.shipments.rig import (
+    CarrierSim,
     confirmed_order,
     outbox_row,
     set_shipment,
@@ -105,7 +107,7 @@ async def test_list_filters(world: World, db: Database, client: httpx.AsyncClien
     assert bad.status_code == 422
 
 
-async def test_detail_has_events_and_a_fresh_label_link(
+async def test_detail_serves_a_label_fetched_once_by_a_job(
     settings: Settings,
     world: World,
     db: Database,
@@ -117,19 +119,30 @@ async def test_detail_has_events_and_a_fresh_label_link(
     assert order.id is not None
     shipment = await shipment_of(db, order.id)
     headers = world.users["coop_admin"].headers
-    detail = (await client.get(f"/api/v1/shipments/{shipment.id}", headers=headers)).json()
-    assert detail["waybill"] == shipment.waybill
-    assert isinstance(detail["events"], list)
+    url = f"/api/v1/shipments/{shipment.id}"
+    first = (await client.get(url, headers=headers)).json()
+    assert first["waybill"] == shipment.waybill
+    assert isinstance(first["events"], list)
+    # The request never waits for the carrier: it asks a job for the label.
+    assert first["label_url"] is None
+    assert "being prepared" in first["label_error"]
+    await run_worker(settings)
+
+    detail = (await client.get(url, headers=headers)).json()
     label = detail["label_url"]
     assert label.startswith(f"{viettel_post_sim}/DigitalizePrint/report.do?")
+    assert detail["label_expires_at"] is not None
     async with httpx.AsyncClient(timeout=10) as http:
         page = await http.get(label)
     assert page.status_code == 200
     assert shipment.waybill is not None
     assert shipment.waybill in page.text
-    # Generated per request, never stored: a second read gets a new print code.
-    again = (await client.get(f"/api/v1/shipments/{shipment.id}", headers=headers)).json()
-    assert again["label_url"] != label
+    # Served from storage: later reads make no carrier call.
+    again = (await client.get(url, headers=headers)).json()
+    assert again["label_url"] == label
+    await run_worker(settings)
+    stats = await CarrierSim(viettel_post_sim).call("GET", "/stats")
+    assert stats["calls"]["printing-code"] == 1
 
 
 async def test_unbooked_detail_has_no_label(

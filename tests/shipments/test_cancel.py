@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -20,6 +22,7 @@ from tests.shipments.rig import (
     shipment_of,
     stored_order,
 )
+from tests.shipments.tracking_rig import at, post_vtp, vtp_body, work_off_inbox
 
 
 @pytest.fixture
@@ -155,3 +158,66 @@ async def test_an_order_cancelled_after_pickup_keeps_its_parcel_and_says_why(
     # Not released: the units left with the courier and come back only with a return.
     assert await stock(db, variant.id) == (100, 2)
     assert (await vtp.parcel(f"PHN-{order.id}"))["status"] == "105"
+
+
+async def test_a_cancel_the_courier_beats_keeps_stock_true_through_the_pickup(
+    settings: Settings,
+    world: World,
+    db: Database,
+    tiktok_sim: str,
+    vtp: CarrierSim,
+    client: httpx.AsyncClient,
+) -> None:
+    variant = world.product_a.variants[0]
+    order = await confirmed_order(settings, db, world, tiktok_sim)
+    assert order.id is not None
+    shipment = await shipment_of(db, order.id)
+    assert shipment.waybill is not None
+    # The courier takes the parcel; its webhook has not reached us when the buyer cancels.
+    await vtp.configure(webhook_target_url=None)
+    await vtp.advance(reference=f"PHN-{order.id}", status="105")
+    path = f"/_sim/orders/{order.platform_order_id}/status"
+    await sim_post(tiktok_sim, path, {"statuses": ["CANCELLED"]})
+    await drain(tiktok_sim)
+    await run_worker(settings)
+
+    # The carrier refused the cancel: the units are still reserved, as the parcel is real.
+    refused = await shipment_of(db, order.id)
+    assert refused.status_reason is not None
+    assert refused.status_reason.startswith("carrier refused to cancel")
+    stored = await order_of(db, order.id)
+    assert (stored.status, stored.fulfilment_status) == ("cancelled", "handed_off")
+    assert await stock(db, variant.id) == (100, 2)
+    kinds = await event_kinds(db, order.id)
+    assert "stock_released" not in kinds
+
+    # The pickup arrives: the units leave on-hand for good, as with any parcel.
+    body = vtp_body(shipment.waybill, 105, at(1), token="", reference=shipment.reference)
+    assert await post_vtp(client, settings, body) == 200
+    await work_off_inbox(settings, db)
+    assert await stock(db, variant.id) == (98, 0)
+    assert (await order_of(db, order.id)).fulfilment_status == "shipped"
+
+
+async def test_until_the_carrier_answers_the_order_says_a_cancel_is_requested(
+    settings: Settings, world: World, db: Database, tiktok_sim: str, vtp: CarrierSim
+) -> None:
+    variant = world.product_a.variants[0]
+    order = await confirmed_order(settings, db, world, tiktok_sim)
+    assert order.id is not None
+    await vtp.configure(failure_rate=1.0)  # the carrier is down: the cancel job keeps retrying
+    path = f"/_sim/orders/{order.platform_order_id}/status"
+    await sim_post(tiktok_sim, path, {"statuses": ["CANCELLED"]})
+    await drain(tiktok_sim)
+    worker = asyncio.create_task(run_worker(settings))
+    for _ in range(400):
+        if (await order_of(db, order.id)).status == "cancelled":
+            break
+        await asyncio.sleep(0.02)
+    stored = await order_of(db, order.id)
+    assert (stored.status, stored.fulfilment_status) == ("cancelled", "cancel_requested")
+    assert await stock(db, variant.id) == (100, 2)
+    await vtp.configure(failure_rate=0.0)
+    await worker  # the cancel's retry runs in the same burst and the carrier confirms
+    assert (await order_of(db, order.id)).fulfilment_status == "cancelled"
+    assert await stock(db, variant.id) == (100, 0)

@@ -181,7 +181,8 @@ async def test_carrier_errors_are_retried_with_backoff_then_booked(
     for _ in range(200):
         await asyncio.sleep(0.05)
         try:
-            if (await shipment_of(db, 1)).booking_attempts >= 1:
+            # The attempt is counted before its call; the failure is written after it.
+            if (await shipment_of(db, 1)).status_reason is not None:
                 break
         except AssertionError:
             continue
@@ -421,3 +422,75 @@ async def test_an_unconfigured_carrier_is_reported_not_retried(
     assert shipment.booking_error is not None
     assert "VIETTEL_POST_USERNAME" in shipment.booking_error
     assert (await vtp.call("GET", "/stats"))["logins"] == 0
+
+
+async def test_the_carrier_gets_the_buyer_phone_in_domestic_form_and_the_order_keeps_it(
+    settings: Settings, world: World, db: Database, tiktok_sim: str, vtp: CarrierSim
+) -> None:
+    buyer = {"name": "Lò Thị Mai", "phone": "(+84)912345678"}
+    order = await confirmed_order(settings, db, world, tiktok_sim, buyer=buyer)
+    assert order.id is not None
+    assert (await vtp.sent(f"PHN-{order.id}"))["RECEIVER_PHONE"] == "0912345678"
+    assert (await shipment_of(db, order.id)).receiver_phone == "0912345678"
+    assert order.buyer_phone == "(+84)912345678"  # the platform's own text stays on the order
+
+
+async def test_viettel_post_service_is_chosen_once_per_route(
+    settings: Settings, world: World, db: Database, vtp: CarrierSim, redis_url: str
+) -> None:
+    ids = [await outbox_row(db, await stored_order(db, world, world.coop_a)) for _ in range(3)]
+    redis = aioredis.Redis.from_url(redis_url)
+    await JobQueue(redis).send(
+        [PendingJob(Job.HAND_OFF_SHIPMENT, (i,), handoff_job_id(i)) for i in ids]
+    )
+    await redis.aclose()
+    await run_worker(settings)
+    assert (await vtp.bookings())["total"] == 3
+    assert {(await vtp.sent(f"PHN-{o}"))["ORDER_SERVICE"] for o in range(1, 4)} == {"VCN"}
+    assert (await vtp.call("GET", "/stats"))["calls"]["getPriceAll"] == 1
+
+
+async def test_a_cooperative_chooses_its_carrier_through_the_api(
+    settings: Settings,
+    world: World,
+    db: Database,
+    tiktok_sim: str,
+    ghn: CarrierSim,
+    client: httpx.AsyncClient,
+) -> None:
+    headers = world.users["coop_admin"].headers
+    url = f"/api/v1/cooperatives/{world.coop_a}"
+    bad = await client.patch(url, json={"carrier": "dhl"}, headers=headers)
+    assert bad.status_code == 422
+    changed = await client.patch(url, json={"carrier": "ghn"}, headers=headers)
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["carrier"] == "ghn"
+    order = await confirmed_order(settings, db, world, tiktok_sim)
+    assert order.id is not None
+    assert (await shipment_of(db, order.id)).carrier == "ghn"
+    assert (await ghn.bookings())["total"] == 1
+
+
+async def test_an_unbooked_shipment_is_rerouted_to_the_other_carrier(
+    settings: Settings,
+    world: World,
+    db: Database,
+    vtp: CarrierSim,
+    ghn: CarrierSim,
+    client: httpx.AsyncClient,
+) -> None:
+    shipment_id = await outbox_row(db, await stored_order(db, world, world.coop_a))
+    headers = world.users["logistics"].headers
+    url = f"/api/v1/shipments/{shipment_id}/reroute"
+    assert (await client.post(url, json={"carrier": "dhl"}, headers=headers)).status_code == 422
+    moved = await client.post(url, json={"carrier": "ghn"}, headers=headers)
+    assert moved.status_code == 202, moved.text
+    assert moved.json()["carrier"] == "ghn"
+    await run_worker(settings)
+
+    shipment = await shipment_of(db, shipment_id)
+    assert (shipment.carrier, shipment.status) == ("ghn", "handed_off")
+    assert ((await ghn.bookings())["total"], (await vtp.bookings())["total"]) == (1, 0)
+    assert "shipment_rerouted" in await event_kinds(db, shipment.order_id)
+    again = await client.post(url, json={"carrier": "viettel_post"}, headers=headers)
+    assert again.status_code == 409  # booked: only a cancel can take it back

@@ -31,6 +31,7 @@ from tests.shipments.tracking_rig import (
     order_of,
     post_vtp,
     shipment_of,
+    sim_call,
     vtp_body,
     work_off_inbox,
 )
@@ -263,3 +264,41 @@ async def test_ghn_path_books_tracks_and_delivers(
             select(func.count()).where(col(InboundEvent.source) == "ghn")
         )
     assert sources == len(journey)
+
+
+async def test_an_unsigned_ghn_delivery_counts_only_once_ghn_confirms_it(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    db: Database,
+    world: World,
+    tiktok_sim: str,
+    ghn_sim: str,
+) -> None:
+    parcel = await booked_parcel(settings, db, world, tiktok_sim, carrier="ghn")
+    # Whoever learned the secret path claims a delivery with a COD amount of their choosing.
+    forged = {
+        "OrderCode": parcel.waybill,
+        "ClientOrderCode": parcel.reference,
+        "Status": "delivered",
+        "Type": "switch_status",
+        "CODAmount": 1,
+        "Time": "2026-11-20T01:00:00.000Z",
+    }
+    secret = settings.ghn_webhook_secret.get_secret_value()
+    posted = await client.post(f"{GHN_PATH}/{secret}", content=orjson.dumps(forged))
+    assert posted.status_code == 200
+    await work_off_inbox(settings, db)
+    shipment = await shipment_of(db, parcel.shipment_id)
+    assert (shipment.status, shipment.cod_collected_vnd) == ("handed_off", None)
+    order = await order_of(db, parcel.order_id)
+    assert (order.fulfilment_status, order.payment_status) == ("handed_off", "cod_pending")
+
+    # GHN itself reports the delivery: its own API agrees, and the amount is GHN's.
+    for step, raw in enumerate(("picked", "delivering", "delivered"), start=1):
+        await advance(ghn_sim, parcel.waybill, raw)
+        await delivered_webhooks(ghn_sim, step)
+        await work_off_inbox(settings, db)
+    delivered = await shipment_of(db, parcel.shipment_id)
+    assert (delivered.status, delivered.cod_collected_vnd) == ("delivered", parcel.cod_vnd)
+    stats = await sim_call(ghn_sim, "GET", "/stats")
+    assert stats["calls"]["detail-by-client-code"] == 2  # the forged claim and the real one

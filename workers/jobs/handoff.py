@@ -1,12 +1,16 @@
-"""Carrier hand-off jobs: book a pending shipment exactly once, cancel one, sweep stragglers.
+"""Carrier hand-off jobs: book a pending shipment exactly once, and sweep stragglers.
 
 Exactly once, although arq delivers at least once and carriers time out:
-- the shipment row stays locked (FOR UPDATE SKIP LOCKED) for the whole carrier call, so two
-  runners never book the same parcel at once; the second one retries and finds it booked;
+- a runner claims the row (a lease, committed before the call) and records the answer in a
+  second transaction: no transaction is open during the carrier call, and nobody else calls
+  the carrier about the row while the lease holds;
 - a row with a waybill is never booked again;
 - our reference is the carrier's unique key (Viettel Post CHECK_UNIQUE, GHN client_order_code):
   after a timeout or a duplicate refusal the job looks the reference up and adopts the booking
-  the carrier already holds instead of making a second one.
+  the carrier already holds; when the lookup cannot say, the row awaits the carrier's
+  confirmation (its webhook or a later lookup) instead of being called a refusal.
+A batch ends by its deadline (inside the job timeout): rows still unanswered go to jobs of
+their own, and every attempt was counted before its call, so MAX_ATTEMPTS is always reached.
 """
 
 from __future__ import annotations
@@ -27,26 +31,20 @@ from api.core.clients import CarrierClients
 from api.core.db import PhienSession
 from api.core.jobs import Job
 from api.core.queue import JobBuffer, PendingJob
-from api.shipments.booking import build_booking_request
 from api.shipments.handoff import (
-    ToBook,
+    MAX_ATTEMPTS,
+    Claim,
+    ClaimRound,
+    claim_for_booking,
     record_attempt_failure,
+    record_awaiting,
     record_booking,
     record_refusal,
-    take_for_booking,
-    take_many_for_booking,
 )
 from api.shipments.models import Shipment
-from api.shipments.outbox import (
-    BEFORE_PICKUP,
-    ShipmentBusy,
-    handoff_job_id,
-    lock_for_job,
-    record_cancel_refused,
-    record_cancelled,
-    refusal_reason,
-)
+from api.shipments.outbox import handoff_job_id
 from integrations.carriers.base import (
+    AwaitingConfirmation,
     Booking,
     BookingRequest,
     Carrier,
@@ -59,14 +57,20 @@ from workers.heartbeat import ALIVE_PREFIX, heartbeat
 
 log = logging.getLogger(__name__)
 
-# Transient failures in a row before the shipment is shown to a person instead of retried.
-MAX_ATTEMPTS = 40
 SWEEP_LIMIT = 1000
 RESCUE_BATCH = 50
+# A row awaiting the carrier's confirmation is tried again (a lookup, and a create the carrier
+# refuses as a duplicate if it holds the parcel) this often by the sweeper; meanwhile its
+# webhook, which carries our reference, usually settles it first (VTP-DOC §9.3's advice).
+AWAITING_RECHECK_S = 300
+# The lease outlives the job's deadline: a live runner always records before it lapses.
+LEASE_MARGIN_S = 30.0
 # Read without locking: rows waiting in a queued batch are never touched by the sweeper.
 _IDLE_ROWS = text(
     "SELECT id, handoff_job_id FROM shipments WHERE status = 'pending' AND waybill IS NULL"
-    " AND booking_error IS NULL AND updated_at < now() - make_interval(secs => :age)"
+    " AND booking_error IS NULL AND updated_at < now() - make_interval(secs =>"
+    " CASE WHEN awaiting_confirmation_since IS NULL THEN CAST(:age AS float8)"
+    " ELSE CAST(:recheck AS float8) END)"
     " ORDER BY id LIMIT :limit"
 )
 _LOCK_IDLE = text(
@@ -76,7 +80,8 @@ _LOCK_IDLE = text(
 BUSY_DEFER_S = 2.0
 
 
-def _backoff(job_try: int) -> float:
+def backoff(job_try: int) -> float:
+    """Seconds before retry number `job_try` of a carrier call."""
     return float(min(2**job_try, 60))
 
 
@@ -86,33 +91,44 @@ def _is_transient(exc: CarrierError) -> bool:
     return exc.transient or isinstance(exc, CarrierAuthError) or exc.code == "bad_response"
 
 
-async def _adopt(carrier: Carrier, reference: str, waybill: str | None) -> Booking | None:
-    found = await carrier.find_by_reference(reference)
-    if found is None and waybill:
-        found = Booking(carrier=carrier.name, reference=reference, waybill=waybill, fee_vnd=0)
-    return found
+async def _look_up(carrier: Carrier, reference: str) -> Booking | None:
+    """The carrier's booking for our reference; None when the lookup cannot say.
+
+    Viettel Post's lookup is UNCONFIRMED (fact sheet §1.6): a missing route (404), an outage or
+    a timeout all mean "unknown", never "not booked".
+    """
+    try:
+        return await carrier.find_by_reference(reference)
+    except CarrierError as exc:
+        log.info("reference lookup unavailable", extra={"code": exc.code})
+        return None
 
 
 async def book_once(carrier: Carrier, request: BookingRequest) -> tuple[Booking, bool]:
-    """Book, or find the booking the carrier already holds for our reference; (booking, found)."""
+    """Book, or find the booking the carrier already holds for our reference; (booking, found).
+
+    Raises AwaitingConfirmation when the carrier may hold the booking but would not say which.
+    """
     try:
         return await carrier.book(request), False
     except DuplicateReference as exc:
-        found = await _adopt(carrier, request.reference, exc.existing_waybill)
+        found = await _look_up(carrier, request.reference)
+        if found is None and exc.existing_waybill:
+            found = Booking(carrier.name, request.reference, exc.existing_waybill, fee_vnd=0)
         if found is None:
-            raise CarrierError(
-                f"{carrier.name} holds {request.reference} but its lookup found nothing",
-                "lookup_missing",
-                transient=True,
+            raise AwaitingConfirmation(
+                f"{carrier.name} already holds {request.reference} but did not say which parcel"
             ) from exc
         return found, True
     except CarrierError as exc:
         if exc.code != "timeout":
             raise
         # The carrier may have accepted before we gave up: look before booking again.
-        found = await carrier.find_by_reference(request.reference)
+        found = await _look_up(carrier, request.reference)
         if found is None:
-            raise
+            raise AwaitingConfirmation(
+                f"{carrier.name} did not answer in time and its lookup could not say"
+            ) from exc
         return found, True
 
 
@@ -122,167 +138,125 @@ class _Attempt:
 
     booking: Booking | None = None
     found: bool = False
-    refused: str | None = None  # the request itself breaks a carrier rule (COD cap, ...)
     error: CarrierError | None = None
 
 
-async def _attempt(clients: CarrierClients, job: ToBook) -> _Attempt:
-    """Build the request and book it once; never touches the database (runs side by side)."""
+async def _attempt(clients: CarrierClients, claim: Claim) -> _Attempt:
+    """Book one claimed row; never touches the database (runs side by side)."""
     try:
-        request = build_booking_request(job.shipment, job.order, job.coop, job.lines)
-        booking, found = await book_once(clients.get(job.shipment.carrier), request)
-    except ValueError as exc:
-        return _Attempt(refused=str(exc))
+        booking, found = await book_once(clients.get(claim.carrier), claim.request)
     except CarrierError as exc:
         return _Attempt(error=exc)
+    except Exception as exc:  # one parcel's surprise must not lose its neighbours' answers
+        log.exception("booking call failed", extra={"shipment_id": claim.shipment_id})
+        return _Attempt(error=CarrierError(f"{type(exc).__name__}: {exc}", "unexpected", True))
     return _Attempt(booking, found)
 
 
-def _failed(session: PhienSession, job: ToBook, exc: CarrierError) -> str:
-    """Record a failed attempt: "refused" (for a person), "gave_up" or "retry"."""
-    extra = {"shipment_id": job.shipment.id, "carrier": job.shipment.carrier, "code": exc.code}
-    if not _is_transient(exc):
-        record_refusal(session, job, exc.message)
-        log.warning("carrier refused the booking", extra={**extra, "error": exc.message})
-        return "refused"
-    give_up = job.shipment.booking_attempts + 1 >= MAX_ATTEMPTS
-    record_attempt_failure(job, exc.message, give_up=give_up)
-    log.warning("booking attempt failed", extra={**extra, "give_up": give_up})
-    return "gave_up" if give_up else "retry"
+_UNANSWERED = _Attempt(
+    error=CarrierError("no answer before the job's deadline", "deadline", transient=True)
+)
+
+
+async def _call_all(
+    clients: CarrierClients, claims: list[Claim], budget_s: float
+) -> list[_Attempt]:
+    """Every claim's carrier call side by side; those unanswered within the budget are cut."""
+    tasks = [asyncio.create_task(_attempt(clients, claim)) for claim in claims]
+    if not tasks:
+        return []
+    _, late = await asyncio.wait(tasks, timeout=max(budget_s, 0.0))
+    for task in late:
+        task.cancel()
+    if late:
+        await asyncio.wait(late)
+    return [_UNANSWERED if task.cancelled() else task.result() for task in tasks]
 
 
 async def _record(
-    session: PhienSession, job: ToBook, attempt: _Attempt, clients: CarrierClients
+    session: PhienSession, claim: Claim, attempt: _Attempt, clients: CarrierClients
 ) -> str:
-    """Write what the attempt came to (the caller commits): booked, refused, gave_up, retry."""
-    if attempt.refused is not None:
-        record_refusal(session, job, attempt.refused)
+    """Write what the attempt came to (the caller commits): booked, refused, awaiting, ..."""
+    extra = {"shipment_id": claim.shipment_id, "carrier": claim.carrier}
+    exc = attempt.error
+    if exc is None:
+        assert attempt.booking is not None
+        service = clients.configured_service(claim.carrier)
+        await record_booking(
+            session, claim, attempt.booking, adopted=attempt.found, service=service
+        )
+        log.info("shipment booked", extra={**extra, "found_existing": attempt.found})
+        return "booked"
+    if isinstance(exc, AwaitingConfirmation):
+        await record_awaiting(session, claim, exc.message)
+        log.warning("booking awaits the carrier's confirmation", extra=extra)
+        return "awaiting"
+    if not _is_transient(exc):
+        await record_refusal(session, claim, exc.message)
+        log.warning("carrier refused the booking", extra={**extra, "error": exc.message})
         return "refused"
-    if attempt.error is not None:
-        return _failed(session, job, attempt.error)
-    assert attempt.booking is not None
-    shipment = job.shipment
-    service = clients.configured_service(shipment.carrier)
-    await record_booking(session, job, attempt.booking, adopted=attempt.found, service=service)
-    log.info(
-        "shipment booked",
-        extra={"shipment_id": shipment.id, "waybill": attempt.booking.waybill,
-               "found_existing": attempt.found},
-    )  # fmt: skip
-    return "booked"
+    give_up = claim.attempt >= MAX_ATTEMPTS
+    await record_attempt_failure(session, claim, exc.message, give_up=give_up)
+    log.warning("booking attempt failed", extra={**extra, "code": exc.code, "give_up": give_up})
+    return "gave_up" if give_up else "retry"
 
 
-async def _nothing_to_book(
-    session: PhienSession, job: ToBook, clients: CarrierClients
-) -> str | None:
-    """Why this run must not call the carrier (recorded where needed), or None to go ahead."""
-    shipment = job.shipment
-    if shipment.status != "pending" or shipment.waybill is not None:
-        return "already_booked"
-    if shipment.booking_error is not None:
-        return "needs_attention"  # a person retries it from the API
-    if job.order.status == "cancelled":
-        await record_cancelled(session, shipment, "order cancelled before the booking")
-        return "cancelled"
-    missing = clients.missing_config(shipment.carrier)
-    if missing is not None:
-        # No credentials (a dev or bench setup): say so now instead of retrying a login that
-        # cannot succeed while holding the row.
-        record_refusal(session, job, missing)
-        return "refused"
-    return None
+async def _book_round(
+    ctx: dict[str, Any], shipment_ids: list[int]
+) -> tuple[ClaimRound, Counter[str], list[int]]:
+    """Claim and commit, call the carriers, record and commit: (claims, outcomes, to retry)."""
+    clients, settings = carriers_of(ctx), settings_of(ctx)
+    started = time.monotonic()
+    deadline = settings.handoff_deadline_s
+    async with ctx["db"].session() as session:
+        claimed = await claim_for_booking(
+            session, shipment_ids, job_id=ctx.get("job_id"),
+            lease_s=deadline + LEASE_MARGIN_S, max_attempts=MAX_ATTEMPTS,
+            missing_config=clients.missing_config,
+        )  # fmt: skip
+        await session.commit()
+    attempts = await _call_all(clients, claimed.claims, deadline - (time.monotonic() - started))
+    outcomes = Counter(claimed.outcomes)
+    again: list[int] = []
+    async with ctx["db"].session() as session:
+        for claim, attempt in zip(claimed.claims, attempts, strict=True):
+            outcome = await _record(session, claim, attempt, clients)
+            outcomes[outcome] += 1
+            if outcome == "retry":
+                again.append(claim.shipment_id)
+        await session.commit()
+    return claimed, outcomes, again
 
 
 async def hand_off_shipment(ctx: dict[str, Any], shipment_id: int) -> str:
     """Book one pending shipment with its carrier and hand the order off."""
-    clients = carriers_of(ctx)
-    async with heartbeat(ctx["redis"], ctx.get("job_id")), ctx["db"].session() as session:
-        try:
-            job = await take_for_booking(session, shipment_id)
-        except ShipmentBusy:
-            # Another runner (or a person's edit) holds the row: look again once it let go.
-            raise Retry(defer=BUSY_DEFER_S) from None
-        if job is None:
-            return "missing"
-        outcome = await _nothing_to_book(session, job, clients)
-        if outcome is None:
-            outcome = await _record(session, job, await _attempt(clients, job), clients)
-        await session.commit()
-    if outcome == "retry":
-        raise Retry(defer=_backoff(ctx.get("job_try", 1)))
-    return outcome
+    async with heartbeat(ctx["redis"], ctx.get("job_id")):
+        claimed, outcomes, again = await _book_round(ctx, [shipment_id])
+    if claimed.busy:
+        # Another runner holds the row (or is calling the carrier about it): look again later.
+        raise Retry(defer=BUSY_DEFER_S)
+    if again:
+        raise Retry(defer=backoff(ctx.get("job_try", 1)))
+    return next(iter(outcomes), "missing")
 
 
 async def hand_off_shipments(ctx: dict[str, Any], shipment_ids: list[int]) -> dict[str, int]:
-    """Book a batch of pending shipments (one outbox commit's): one lock, calls side by side.
+    """Book a batch of pending shipments (one outbox commit's): one claim, calls side by side.
 
-    The rows stay locked (SKIP LOCKED) from the query to the commit, so no other runner books
-    them meanwhile; each carrier call is the same `book_once` as the single job's, so a crash
-    between the carrier's answer and our commit is adopted by the next attempt. Rows another
-    runner holds, and transient failures, go to their own `hand_off_shipment` job (which
-    retries with backoff); nothing is lost if this job dies, as the sweeper finds old rows.
+    One claim commit and one record commit per batch; the calls run with no transaction open
+    and end by the deadline. Rows another runner holds, transient failures and unanswered calls
+    go to their own `hand_off_shipment` job (which retries with backoff); bookings awaiting the
+    carrier's word wait for its webhook or the sweeper's slower recheck; nothing is lost if this
+    job dies, as the sweeper finds idle rows.
     """
-    clients = carriers_of(ctx)
-    outcomes: Counter[str] = Counter()
-    later: list[PendingJob] = []
-    async with heartbeat(ctx["redis"], ctx.get("job_id")), ctx["db"].session() as session:
-        jobs = await take_many_for_booking(session, shipment_ids)
-        taken = {job.shipment.id for job in jobs}
-        later += [
-            PendingJob(Job.HAND_OFF_SHIPMENT, (i,), handoff_job_id(i), BUSY_DEFER_S)
-            for i in shipment_ids
-            if i not in taken
-        ]
-        ready: list[ToBook] = []
-        for job in jobs:
-            skipped = await _nothing_to_book(session, job, clients)
-            if skipped is None:
-                ready.append(job)
-            else:
-                outcomes[skipped] += 1
-        attempts = await asyncio.gather(*(_attempt(clients, job) for job in ready))
-        for job, attempt in zip(ready, attempts, strict=True):
-            outcome = await _record(session, job, attempt, clients)
-            outcomes[outcome] += 1
-            if outcome == "retry":
-                assert job.shipment.id is not None
-                job_id = handoff_job_id(job.shipment.id)
-                later.append(
-                    PendingJob(Job.HAND_OFF_SHIPMENT, (job.shipment.id,), job_id, _backoff(1))
-                )
-        await session.commit()
+    async with heartbeat(ctx["redis"], ctx.get("job_id")):
+        claimed, outcomes, again = await _book_round(ctx, shipment_ids)
+    later = [
+        PendingJob(Job.HAND_OFF_SHIPMENT, (i,), handoff_job_id(i), BUSY_DEFER_S)
+        for i in claimed.busy
+    ] + [PendingJob(Job.HAND_OFF_SHIPMENT, (i,), handoff_job_id(i), backoff(1)) for i in again]
     await JobBuffer(ctx["queue"], later).flush()
     return dict(outcomes)
-
-
-async def cancel_shipment(ctx: dict[str, Any], shipment_id: int) -> str:
-    """Cancel one shipment: in place if unbooked, at the carrier before pickup, else refused."""
-    async with ctx["db"].session() as session:
-        try:
-            shipment = await lock_for_job(session, shipment_id)
-        except ShipmentBusy:
-            raise Retry(defer=BUSY_DEFER_S) from None  # a booking in flight: cancel after it
-        if shipment is None or shipment.status == "cancelled":
-            return "nothing_to_do"
-        if shipment.waybill is None and shipment.status == "pending":
-            await record_cancelled(session, shipment, "cancelled before the carrier booking")
-            await session.commit()
-            return "cancelled"
-        if shipment.status not in BEFORE_PICKUP or shipment.waybill is None:
-            record_cancel_refused(session, shipment, refusal_reason(shipment))
-            await session.commit()
-            return "refused"
-        try:
-            await carriers_of(ctx).get(shipment.carrier).cancel(shipment.waybill)
-        except CarrierError as exc:
-            if exc.transient:
-                raise Retry(defer=_backoff(ctx.get("job_try", 1))) from exc
-            record_cancel_refused(session, shipment, f"carrier refused to cancel: {exc.message}")
-            await session.commit()
-            return "refused"
-        await record_cancelled(session, shipment, "cancelled at the carrier before pickup")
-        await session.commit()
-    return "cancelled"
 
 
 def _waiting(queued: int, started: int, alive: int) -> bool:
@@ -323,8 +297,9 @@ async def sweep_shipments(ctx: dict[str, Any]) -> int:
     our carrier reference keep every parcel booked once.
     """
     async with ctx["db"].session() as session:
+        age = settings_of(ctx).shipment_sweep_after_seconds
         rows = await session.execute(
-            _IDLE_ROWS, {"age": settings_of(ctx).shipment_sweep_after_seconds, "limit": SWEEP_LIMIT}
+            _IDLE_ROWS, {"age": age, "recheck": AWAITING_RECHECK_S, "limit": SWEEP_LIMIT}
         )
         idle = [(int(shipment_id), job) for shipment_id, job in rows]
         candidates = await _stranded(ctx, idle) if idle else []
@@ -340,7 +315,10 @@ async def sweep_shipments(ctx: dict[str, Any]) -> int:
             ids = stranded[start : start + RESCUE_BATCH]
             job_id = f"handoffs:rescue-{ids[0]}-{stamp}"
             await session.execute(
-                update(Shipment).where(col(Shipment.id).in_(ids)).values(handoff_job_id=job_id)
+                update(Shipment)
+                .where(col(Shipment.id).in_(ids))
+                # Its runner is gone: the lease it left would only keep the rescue waiting.
+                .values(handoff_job_id=job_id, carrier_call_until=None)
             )
             session.enqueue_after_commit(Job.HAND_OFF_SHIPMENTS, ids, job_id=job_id)
         await session.commit()

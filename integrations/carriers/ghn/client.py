@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-from integrations.carriers.base import Booking, BookingRequest, CarrierError
+from integrations.carriers.base import Booking, BookingRequest, CarrierError, Label, OrderState
 from integrations.carriers.ghn import parsers
 from integrations.carriers.ghn import requests as build
 from integrations.carriers.ghn.parsers import CARRIER
 from integrations.carriers.http import Http, send
 
 PRODUCTION_BASE = "https://online-gateway.ghn.vn/shiip/public-api"
+PRINT_TOKEN_VALID_S = 30 * 60  # GHN-67: a gen-token print token lasts 30 minutes
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,31 @@ class GhnClient:
         doc = await self._post(build.CANCEL_PATH, build.cancel_body(waybill), shop_scoped=True)
         parsers.parse_cancel(doc, waybill)
 
-    async def label_url(self, waybill: str) -> str:
+    async def order_state(self, waybill: str, reference: str | None) -> OrderState | None:
+        """What GHN's API says about the parcel now (None: GHN has no such order).
+
+        Webhooks are unsigned (§2.4), so their money and delivery claims are re-read here:
+        by our client_order_code when known (documented), else by GHN's order code.
+        """
+        if reference:
+            path, body = (
+                build.DETAIL_BY_CLIENT_CODE_PATH,
+                build.detail_by_client_code_body(reference),
+            )
+        else:
+            path, body = build.DETAIL_PATH, build.detail_body(waybill)
+        try:
+            doc = await self._post(path, body, shop_scoped=False)
+        except CarrierError as exc:
+            if exc.code == "not_found":
+                return None
+            raise
+        state = parsers.parse_state(doc)
+        return state if state.waybill == waybill else None
+
+    async def label(self, waybill: str) -> Label:
         """A print URL for the label; GHN's token inside it is valid for 30 minutes."""
+        expires = datetime.fromtimestamp(time.time() + PRINT_TOKEN_VALID_S, UTC)
         doc = await self._post(build.LABEL_PATH, build.gen_token_body([waybill]), shop_scoped=False)
-        return build.print_url(self._base, parsers.parse_gen_token(doc), self._config.label_paper)
+        url = build.print_url(self._base, parsers.parse_gen_token(doc), self._config.label_paper)
+        return Label(url, expires)

@@ -6,9 +6,15 @@ from typing import Any
 
 import orjson
 
-from integrations.carriers.base import Booking, CarrierAuthError, CarrierError, DuplicateReference
+from integrations.carriers.base import (
+    Booking,
+    CarrierAuthError,
+    CarrierError,
+    DuplicateReference,
+    OrderState,
+)
 from integrations.carriers.http import is_transient_status
-from integrations.carriers.numbers import as_int
+from integrations.carriers.numbers import as_int, optional_int
 from integrations.carriers.text import fold
 
 CARRIER = "ghn"
@@ -103,6 +109,21 @@ def parse_detail(doc: Any, reference: str) -> Booking | None:
         if isinstance(row, dict) and str(row.get("client_order_code") or "") == reference:
             return parse_create({"data": row}, reference)
     return None
+
+
+def parse_state(doc: Any) -> OrderState:
+    """The parcel's current status and COD amount from a detail response."""
+    data = _data(doc)
+    row = data[0] if isinstance(data, list) and data else data
+    if not isinstance(row, dict) or not row.get("order_code") or not row.get("status"):
+        raise CarrierError("GHN detail answered without order_code and status", "bad_response")
+    reference = row.get("client_order_code")
+    return OrderState(
+        waybill=str(row["order_code"]),
+        reference=str(reference) if reference else None,
+        raw_status=str(row["status"]),
+        cod_amount_vnd=optional_int(row.get("cod_amount")),
+    )
 
 
 def parse_cancel(doc: Any, waybill: str) -> None:

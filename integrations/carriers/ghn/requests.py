@@ -10,6 +10,8 @@ from integrations.carriers.text import truncate_chars
 
 CREATE_PATH = "/v2/shipping-order/create"
 DETAIL_BY_CLIENT_CODE_PATH = "/v2/shipping-order/detail-by-client-code"
+# UNCONFIRMED (fact sheet §2.2: page not retrieved); used only when our reference is unknown.
+DETAIL_PATH = "/v2/shipping-order/detail"
 CANCEL_PATH = "/v2/switch-status/cancel"
 LABEL_PATH = "/v2/a5/gen-token"
 PRINT_PATHS = {
@@ -116,6 +118,11 @@ def create_order_body(
 def detail_by_client_code_body(reference: str) -> dict[str, str]:
     """Body of `POST /v2/shipping-order/detail-by-client-code`."""
     return {"client_order_code": reference}
+
+
+def detail_body(waybill: str) -> dict[str, str]:
+    """Body of `POST /v2/shipping-order/detail` (by GHN's order code)."""
+    return {"order_code": waybill}
 
 
 def cancel_body(waybill: str) -> dict[str, list[str]]:

@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,6 +16,7 @@ from integrations.carriers.base import (
     BookingRequest,
     CarrierAuthError,
     CarrierError,
+    Label,
 )
 from integrations.carriers.http import Http, send
 from integrations.carriers.viettel_post import addresses, parsers
@@ -45,6 +47,9 @@ class ViettelPostConfig:
     label_paper: str = "2"  # 1 = A5, 2 = A6, 1001 = A7
     label_valid_s: int = 24 * 3600
     token_ttl_s: float = 23 * 3600  # ECHBAY's cache time; VTP's own `expired` wins if sooner
+    # A route's services change with VTP's contracts, not per parcel: one getPriceAll per route
+    # (sender province → receiver province) serves every booking on it for this long.
+    service_cache_s: float = 6 * 3600
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ViettelPostConfig:
@@ -79,6 +84,10 @@ class ViettelPostClient:
         self._places_lock = asyncio.Lock()
         self._provinces: list[addresses.Place] | None = None
         self._wards: dict[int, list[addresses.Place]] = {}
+        # (sender province id, receiver province id) -> (service code, monotonic expiry); one
+        # price call per route even when a batch's bookings all ask at once.
+        self._services: dict[tuple[int, int], tuple[str, float]] = {}
+        self._service_locks: dict[tuple[int, int], asyncio.Lock] = {}
 
     async def _login(self) -> None:
         resp = await send(
@@ -184,10 +193,17 @@ class ViettelPostClient:
         fixed = req.service_code or self._config.service_code
         if fixed:
             return fixed
-        doc = await self._call(
-            "POST", build.PRICE_ALL_PATH, json_body=build.price_all_body(req, sender, receiver)
-        )
-        return parsers.choose_service(parsers.parse_price_all(doc), None)
+        route = (sender.province_id, receiver.province_id)
+        async with self._service_locks.setdefault(route, asyncio.Lock()):
+            cached = self._services.get(route)
+            if cached is not None and time.monotonic() < cached[1]:
+                return cached[0]
+            doc = await self._call(
+                "POST", build.PRICE_ALL_PATH, json_body=build.price_all_body(req, sender, receiver)
+            )
+            service = parsers.choose_service(parsers.parse_price_all(doc), None)
+            self._services[route] = (service, time.monotonic() + self._config.service_cache_s)
+            return service
 
     async def book(self, req: BookingRequest) -> Booking:
         """createOrder with our reference as ORDER_NUMBER; DuplicateReference if already booked."""
@@ -241,9 +257,10 @@ class ViettelPostClient:
                 exc.transient,
             ) from exc
 
-    async def label_url(self, waybill: str) -> str:
+    async def label(self, waybill: str) -> Label:
         """A print link for the label (valid for `label_valid_s`)."""
-        expiry_ms = int((time.time() + self._config.label_valid_s) * 1000)
+        expires = time.time() + self._config.label_valid_s
+        expiry_ms = int(expires * 1000)
         doc = await self._call(
             "POST",
             build.PRINTING_CODE_PATH,
@@ -251,4 +268,5 @@ class ViettelPostClient:
         )
         code = parsers.parse_printing_code(doc)
         base = self._config.print_base or default_print_base(self._base)
-        return build.print_url(base, code, self._config.label_paper)
+        url = build.print_url(base, code, self._config.label_paper)
+        return Label(url, datetime.fromtimestamp(expires, UTC))

@@ -52,13 +52,26 @@ def decode(status_code: int, body: bytes) -> Any:
         ) from exc
 
 
+# VTP-DOC §9.4's wording for an order it already holds (CHECK_UNIQUE refused a second one).
+DUPLICATE_MESSAGES = ("order status already exists on the system",)
+_SAYS_EXISTS = ("already exist", "exists", "ton tai", "duplicate", "trung lap", "bi trung")
+_SAYS_MISSING = ("not exist", "khong ton tai", "chua ton tai")
+
+
 def is_duplicate_message(message: str) -> bool:
-    """True when an error says our ORDER_NUMBER is already booked (CHECK_UNIQUE refused it)."""
+    """True when an error says our ORDER_NUMBER is already booked (CHECK_UNIQUE refused it).
+
+    Every documented wording counts (§9.4), and so does any message naming the order and
+    saying it exists, in either language: treating "already booked" as a refusal would send a
+    person to fix a parcel the carrier is about to collect.
+    """
     text = fold(message)
-    names_order = "order_number" in text or "ma don" in text
-    says_exists = any(w in text for w in ("ton tai", "exist", "duplicate", "trung"))
-    # UNCONFIRMED: VTP-DOC lists no duplicate message; this matches either language's wording.
-    return names_order and says_exists
+    if any(m in text for m in _SAYS_MISSING):
+        return False
+    if any(m in text for m in DUPLICATE_MESSAGES):
+        return True
+    names_order = any(w in text for w in ("order", "ma don", "don hang", "van don"))
+    return names_order and any(w in text for w in _SAYS_EXISTS)
 
 
 def is_not_found(error: CarrierError) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -151,8 +152,10 @@ async def test_label_url_prints_the_waybill(ghn: Sim, http: httpx.AsyncClient) -
     ghn_client = client(ghn, http)
     booked = await ghn_client.book(booking("PH-G-LBL"))
 
-    url = await ghn_client.label_url(booked.waybill)
+    label = await ghn_client.label(booked.waybill)
+    url = label.url
     page = await http.get(url)
+    assert label.expires_at > datetime.now(UTC)
 
     assert url.startswith(f"{ghn.base}/a5/public-api/printA5?token=")
     assert page.status_code == 200
@@ -192,3 +195,19 @@ def test_webhook_time_is_read_as_utc() -> None:
     assert update.occurred_at.isoformat() == "2025-11-04T07:30:00.123000+00:00"
     assert update.status is ShipmentStatus.DELIVERY_FAILED
     assert update.reason == "Khach hen"
+
+
+async def test_order_state_is_read_by_our_code_or_by_ghn_code(
+    ghn: Sim, http: httpx.AsyncClient
+) -> None:
+    ghn_client = client(ghn, http)
+    booked = await ghn_client.book(booking("PH-G-STATE"))
+    by_reference = await ghn_client.order_state(booked.waybill, "PH-G-STATE")
+    by_waybill = await ghn_client.order_state(booked.waybill, None)
+    assert by_reference == by_waybill
+    assert by_reference is not None
+    assert (by_reference.raw_status, by_reference.reference) == ("ready_to_pick", "PH-G-STATE")
+    assert by_reference.cod_amount_vnd == booking("PH-G-STATE").cod_amount_vnd
+    assert await ghn_client.order_state("GS9999999", None) is None
+    # Our code, another parcel: not this waybill's state.
+    assert await ghn_client.order_state("GS9999999", "PH-G-STATE") is None

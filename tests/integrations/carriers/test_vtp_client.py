@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -239,8 +240,10 @@ async def test_label_url_prints_the_waybill(vtp: Sim, http: httpx.AsyncClient) -
     vtp_client = client(vtp, http)
     booked = await vtp_client.book(booking("PH-LBL-1"))
 
-    url = await vtp_client.label_url(booked.waybill)
+    label = await vtp_client.label(booked.waybill)
+    url = label.url
     page = await http.get(url)
+    assert label.expires_at > datetime.now(UTC)
 
     assert url.startswith(f"{vtp.base}/DigitalizePrint/report.do?type=2&bill=")
     assert page.status_code == 200

@@ -107,6 +107,28 @@ def test_duplicate_reference_carries_the_waybill_when_given() -> None:
     assert (caught.value.reference, caught.value.existing_waybill) == ("PH-1", "18")
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Order status already exists on the system",  # VTP-DOC §9.4, as documented
+        "ORDER_NUMBER PH-1 đã tồn tại trên hệ thống",
+        "Mã đơn hàng PH-1 đã tồn tại",
+        "Order number PH-1 already exists",
+    ],
+)
+def test_every_duplicate_wording_means_already_booked(message: str) -> None:
+    with pytest.raises(DuplicateReference):
+        parsers.check_response(200, _doc(error=True, message=message), reference="PH-1")
+
+
+def test_a_missing_order_is_never_taken_for_a_duplicate() -> None:
+    with pytest.raises(CarrierError) as caught:
+        parsers.check_response(
+            200, _doc(error=True, message="Order does not exist"), reference="PH-1"
+        )
+    assert caught.value.code == "not_found"
+
+
 def test_create_and_price_parsers() -> None:
     data = {"ORDER_NUMBER": "1800000000009", "MONEY_TOTAL": 33000, "SORT_CODE": "79-09"}
     booked = parsers.parse_create({"data": data}, "PH-9")
