@@ -91,7 +91,9 @@ FULFILMENT_MOVES: Mapping[FulfilmentStatus, frozenset[FulfilmentStatus]] = {
     _F.HANDED_OFF: frozenset(
         {_F.SHIPPED, _F.RESERVED, _F.CANCEL_REQUESTED, _F.CANCELLED, _F.RETURNED}
     ),
-    _F.CANCEL_REQUESTED: frozenset({_F.CANCELLED, _F.SHIPPED, _F.RETURNED}),
+    # Back to handed_off only when the carrier refuses the cancel (its courier has the parcel);
+    # a booking never takes this way (the hand-off's SQL asks only from pending_shipment).
+    _F.CANCEL_REQUESTED: frozenset({_F.HANDED_OFF, _F.CANCELLED, _F.SHIPPED, _F.RETURNED}),
     _F.SHIPPED: frozenset({_F.DELIVERED, _F.RETURNED}),
     _F.DELIVERED: frozenset(),
     _F.RETURNED: frozenset(),

@@ -213,7 +213,9 @@ def _service_of(booking: Booking, configured: str | None) -> str | None:
 # One round trip: the shipment is booked, the order handed off (only from where the fulfilment
 # rule allows it, pending_shipment: a cancellation that got there first wins) and the order's
 # trail says so. The attempt was counted by the claim.
-_HANDOFF_FROM = fulfilment_sources(FulfilmentStatus.HANDED_OFF)
+_HANDOFF_FROM = fulfilment_sources(
+    FulfilmentStatus.HANDED_OFF, among=(FulfilmentStatus.PENDING_SHIPMENT.value,)
+)
 _RECORD_BOOKING = text(
     """
     WITH s AS (

@@ -26,7 +26,8 @@ ALLOWED = {
     (F.PENDING_SHIPMENT, F.SHIPPED),
     (F.HANDED_OFF, F.SHIPPED), (F.HANDED_OFF, F.RESERVED), (F.HANDED_OFF, F.CANCEL_REQUESTED),
     (F.HANDED_OFF, F.CANCELLED), (F.HANDED_OFF, F.RETURNED),
-    (F.CANCEL_REQUESTED, F.CANCELLED), (F.CANCEL_REQUESTED, F.SHIPPED),
+    (F.CANCEL_REQUESTED, F.HANDED_OFF), (F.CANCEL_REQUESTED, F.CANCELLED),
+    (F.CANCEL_REQUESTED, F.SHIPPED),
     (F.CANCEL_REQUESTED, F.RETURNED),
     (F.SHIPPED, F.DELIVERED), (F.SHIPPED, F.RETURNED),
 }  # fmt: skip
@@ -53,8 +54,10 @@ def test_final_statuses_never_move(final: F) -> None:
 
 
 def test_a_booking_never_lands_on_a_cancel() -> None:
-    # The hand-off's SQL asks for these sources: a cancelled or cancel-requested order stays so.
-    assert fulfilment_sources(F.HANDED_OFF) == ["pending_shipment"]
+    # The hand-off's SQL asks for these sources: a cancelled or cancel-requested order stays so
+    # (only a refused cancel moves cancel_requested back to handed_off).
+    assert fulfilment_sources(F.HANDED_OFF) == ["cancel_requested", "pending_shipment"]
+    assert fulfilment_sources(F.HANDED_OFF, among=("pending_shipment",)) == ["pending_shipment"]
 
 
 def test_sources_are_the_table_read_backwards() -> None:

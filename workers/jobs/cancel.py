@@ -12,6 +12,7 @@ from typing import Any
 from arq import Retry
 
 from api.core.db import PhienSession, utcnow
+from api.orders.models import FulfilmentStatus
 from api.shipments.cancel import (
     ShipmentBusy,
     lock_for_job,
@@ -21,7 +22,7 @@ from api.shipments.cancel import (
     refusal_reason,
 )
 from api.shipments.models import Shipment
-from api.shipments.outbox import BEFORE_PICKUP
+from api.shipments.outbox import BEFORE_PICKUP, set_fulfilment
 from integrations.carriers.base import CarrierError
 from workers.context import carriers_of, settings_of
 from workers.jobs.handoff import BUSY_DEFER_S, LEASE_MARGIN_S, backoff
@@ -55,12 +56,12 @@ async def _claim_cancel(ctx: dict[str, Any], shipment_id: int) -> tuple[str, str
 
 
 async def _cancel_refused(session: PhienSession, shipment: Shipment, reason: str) -> None:
-    """The courier has the parcel: it stays reserved, and its pickup takes it out of on-hand.
-
-    The order stays `cancel_requested` (the fulfilment rule has no way back to `handed_off`, so
-    a late booking can never land on a cancel); the pickup moves it on to `shipped`.
-    """
+    """The courier has the parcel: it stays reserved, and its pickup takes it out of on-hand."""
     record_cancel_refused(session, shipment, reason)
+    await set_fulfilment(
+        session, shipment.order_id, FulfilmentStatus.HANDED_OFF,
+        only_from=(FulfilmentStatus.CANCEL_REQUESTED.value,),
+    )  # fmt: skip
 
 
 async def cancel_shipment(ctx: dict[str, Any], shipment_id: int) -> str:
