@@ -11,7 +11,8 @@ from typing import Any
 import uvicorn
 
 
-def _bind_loopback(port: int) -> socket.socket:
+def bind_loopback(port: int = 0) -> socket.socket:
+    """A listening socket on 127.0.0.1 (a free port when 0), for `serve_in_background`."""
     # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted sockets whose listening
     # socket says so, and without it every small response waits ~40 ms for Nagle.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -23,9 +24,15 @@ def _bind_loopback(port: int) -> socket.socket:
 
 
 @contextlib.asynccontextmanager
-async def serve_in_background(app: Any, port: int = 0) -> AsyncIterator[str]:
-    """Serve `app` on 127.0.0.1 (free port when 0) and yield its base URL until the block exits."""
-    sock = _bind_loopback(port)
+async def serve_in_background(
+    app: Any, port: int = 0, *, sock: socket.socket | None = None
+) -> AsyncIterator[str]:
+    """Serve `app` on 127.0.0.1 (free port when 0) and yield its base URL until the block exits.
+
+    A `sock` from `bind_loopback` lets a caller hand out the URL before the app exists, without
+    the race of picking a free port number and binding it later.
+    """
+    sock = sock or bind_loopback(port)
     bound_port = sock.getsockname()[1]
     config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
     server = uvicorn.Server(config)

@@ -110,6 +110,7 @@ async def test_rolled_back_transaction_sends_nothing(settings: Settings) -> None
     await database.dispose()
 
 
+@pytest.mark.pure
 async def test_a_redis_outage_at_commit_is_logged_not_raised() -> None:
     # A real client pointed at a closed loopback port: the connection is refused for real.
     down = ArqRedis(host="127.0.0.1", port=1, socket_connect_timeout=0.5)

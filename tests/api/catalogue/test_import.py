@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 from sqlmodel import col
 
@@ -60,6 +61,7 @@ async def _counts(db: Database, coop: int) -> tuple[int, int]:
     return int(products.scalar_one()), int(variants.scalar_one())
 
 
+@pytest.mark.pure
 def test_parse_groups_rows_into_products() -> None:
     parsed = parse_catalogue(GOOD, cooperative_id=1)
     assert parsed.errors == []
@@ -72,6 +74,7 @@ def test_parse_groups_rows_into_products() -> None:
     assert parsed.products[2].perishable is True
 
 
+@pytest.mark.pure
 def test_parse_reports_every_bad_row_by_line() -> None:
     errors = parse_catalogue(BAD, cooperative_id=1).errors
     lines = {(e.line, e.column) for e in errors}
@@ -82,6 +85,7 @@ def test_parse_reports_every_bad_row_by_line() -> None:
     assert all(e.line != 2 for e in errors)
 
 
+@pytest.mark.pure
 def test_missing_columns_are_reported_on_the_header_line() -> None:
     errors = parse_catalogue("product_name,sku\nGạo,SC-1\n", cooperative_id=1).errors
     assert errors[0].line == 1

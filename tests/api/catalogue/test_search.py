@@ -10,6 +10,7 @@ from api.core.text import fold
 from tests.factories import World, product_spec
 
 
+@pytest.mark.pure
 @pytest.mark.parametrize(
     ("text", "folded"),
     [

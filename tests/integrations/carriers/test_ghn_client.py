@@ -185,6 +185,7 @@ async def test_status_webhook_reaches_the_secret_url_and_parses(
     assert update.event_key.startswith(f"{booked.waybill}:switch_status:delivered:")
 
 
+@pytest.mark.pure
 def test_webhook_time_is_read_as_utc() -> None:
     body = (
         b'{"OrderCode": "GS1", "ClientOrderCode": "PH-1", "Status": "delivery_fail",'

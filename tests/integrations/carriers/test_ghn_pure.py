@@ -19,6 +19,8 @@ from integrations.carriers.ghn import requests as build
 from integrations.carriers.viettel_post import ViettelPostClient, ViettelPostConfig
 from tests.integrations.carriers.conftest import RECEIVER, booking
 
+pytestmark = pytest.mark.pure
+
 
 def test_create_body_uses_names_and_our_reference() -> None:
     body = build.create_order_body(booking("PH-G1"))

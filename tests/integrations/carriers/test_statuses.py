@@ -11,6 +11,8 @@ from integrations.carriers.ghn.statuses import map_status as map_ghn
 from integrations.carriers.viettel_post.statuses import STATUS_CODES, VTP_TERMINAL_CODES
 from integrations.carriers.viettel_post.statuses import map_status as map_vtp
 
+pytestmark = pytest.mark.pure
+
 # Fact sheet §1.8, code by code (300-303 and 400-403 are the sub-codes ODOO-T lists).
 VTP_REFERENCE: dict[int, S] = {
     -100: S.PENDING,

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import unicodedata
 
+import pytest
+
 from integrations.carriers.text import fold, mask_phone, truncate_chars, truncate_utf8
+
+pytestmark = pytest.mark.pure
 
 ADDRESS = "Thôn Nậm Ngặt, xã Bình Lư, tỉnh Lai Châu — gần nhà văn hoá, hỏi chị Hường bán chè"
 

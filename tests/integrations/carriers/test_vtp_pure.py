@@ -14,6 +14,8 @@ from integrations.carriers.viettel_post import requests as build
 from integrations.carriers.viettel_post.addresses import Place, find_place
 from tests.integrations.carriers.conftest import booking
 
+pytestmark = pytest.mark.pure
+
 SENDER_IDS = build.AddressIds(12, 1_003_000)
 RECEIVER_IDS = build.AddressIds(79, 1_026_740)
 

@@ -105,6 +105,7 @@ def _body(token: str | None = VTP_SECRET, **data: object) -> bytes:
     return orjson.dumps({"DATA": fields, "TOKEN": token})
 
 
+@pytest.mark.pure
 def test_verify_accepts_secret_in_header_or_body_token_only() -> None:
     assert verify_webhook({"Authorization": VTP_SECRET}, _body(token="old-short"), VTP_SECRET)
     assert verify_webhook({}, _body(), VTP_SECRET)
@@ -114,6 +115,7 @@ def test_verify_accepts_secret_in_header_or_body_token_only() -> None:
     assert not verify_webhook({"Authorization": "x"}, b"not json", VTP_SECRET)
 
 
+@pytest.mark.pure
 def test_parse_converts_vietnam_time_and_reason() -> None:
     [update] = parse_webhook(_body())
 
@@ -124,6 +126,7 @@ def test_parse_converts_vietnam_time_and_reason() -> None:
     assert update.event_key == "1800000000042:506:04/11/2025 14:30:00"
 
 
+@pytest.mark.pure
 def test_parse_rejects_bodies_without_the_needed_fields() -> None:
     with pytest.raises(WebhookPayloadError):
         parse_webhook(b"{}")

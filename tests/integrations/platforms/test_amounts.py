@@ -5,6 +5,8 @@ import pytest
 from integrations.platforms.amounts import to_vnd, to_vnd_or_zero
 from integrations.platforms.types import PlatformPayloadError
 
+pytestmark = pytest.mark.pure
+
 
 @pytest.mark.parametrize(
     ("value", "expected"),

@@ -34,6 +34,7 @@ async def test_shopee_live_sale_without_confirmation(shopee: SimRig) -> None:
     assert statuses == {"UNPAID"}
 
 
+@pytest.mark.pure
 async def test_unknown_platform_is_refused() -> None:
     with pytest.raises(ValueError, match="platform"):
         await play_live_sale("http://127.0.0.1:9", "lazada", orders=1, minutes=0)

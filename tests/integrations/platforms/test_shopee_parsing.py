@@ -24,6 +24,8 @@ from integrations.platforms.types import (
 
 from .test_shopee_signing import CALLBACK, PUSH_BODY
 
+pytestmark = pytest.mark.pure
+
 
 def test_order_status_push_from_reference_sample() -> None:
     signature = push_signature("partner-key", CALLBACK, PUSH_BODY)

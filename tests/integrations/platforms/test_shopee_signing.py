@@ -3,6 +3,8 @@
 import hashlib
 import hmac
 
+import pytest
+
 from integrations.platforms.shopee.signing import (
     api_sign,
     callback_url_variants,
@@ -15,6 +17,8 @@ PUSH_BODY = (
     b'"completed_scenario":"","update_time":1660123127},"shop_id":727720655,"code":3,'
     b'"timestamp":1660123127}'
 )
+
+pytestmark = pytest.mark.pure
 CALLBACK = "https://phien.example.vn/webhooks/shopee"
 
 

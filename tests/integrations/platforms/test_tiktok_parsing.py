@@ -20,6 +20,8 @@ from integrations.platforms.types import (
 
 from .test_tiktok_signing import OFFICIAL_BODY, OFFICIAL_SIGNATURE
 
+pytestmark = pytest.mark.pure
+
 
 def test_official_sample_becomes_platform_webhook() -> None:
     webhook = parse_verified_webhook("abcdef", "123", OFFICIAL_BODY, OFFICIAL_SIGNATURE)

@@ -3,7 +3,11 @@
 import hashlib
 import hmac
 
+import pytest
+
 from integrations.platforms.tiktok_shop.signing import api_sign, verify_webhook, webhook_signature
+
+pytestmark = pytest.mark.pure
 
 # The official worked example from TikTok's webhook overview (reference §1.4), byte for byte.
 OFFICIAL_BODY = (
