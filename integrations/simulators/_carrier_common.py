@@ -94,9 +94,11 @@ async def read_json(request: Request) -> Any:
 class SimState:
     """In-memory carrier state plus the fault dice; reset restores the startup config."""
 
-    def __init__(self, config: CarrierSimConfig) -> None:
+    def __init__(self, config: CarrierSimConfig, clock: Callable[[], float] = time.time) -> None:
         self.initial_config = replace(config)
         self.config = config
+        # Epoch seconds for token and print-code lifetimes; a test shares one with our client.
+        self.clock = clock
         self.reset()
 
     def reset(self) -> None:
@@ -176,7 +178,7 @@ def issue_print_code(state: SimState, waybills: list[str], expires_at: float) ->
 def label_page(state: SimState, code: str) -> Response:
     """The printable label page for a print code, or 404 once unknown or expired."""
     entry = state.print_codes.get(code)
-    if entry is None or entry[1] < time.time():
+    if entry is None or entry[1] < state.clock():
         return Response("Mã in không hợp lệ hoặc đã hết hạn", 404, media_type="text/plain")
     rows = "".join(f"<h1>{w}</h1><p>{state.parcels[w].sort_code}</p>" for w in entry[0])
     return Response(f"<html><body>{rows}</body></html>", media_type="text/html")

@@ -146,8 +146,8 @@ UPDATE_RULES: dict[int, tuple[Callable[[int], bool], str | None]] = {
 class ViettelPostSimulator:
     """The simulator's handlers and state (one instance per app)."""
 
-    def __init__(self, config: CarrierSimConfig) -> None:
-        self.state = SimState(config)
+    def __init__(self, config: CarrierSimConfig, clock: Callable[[], float]) -> None:
+        self.state = SimState(config, clock)
         self.pusher = WebhookPusher(self.state, default_retries=5, default_delay_s=5.0)
         self.hooks = CarrierHooks(
             HAPPY_PATH, self.resolve_status, TERMINAL.__contains__, self.announce
@@ -214,7 +214,7 @@ class ViettelPostSimulator:
         if not token:
             return fail("Header Token is required", 401, 401)
         expires = self.state.tokens.get(token)
-        if expires is None or expires < time.time():
+        if expires is None or expires < self.state.clock():
             return fail("Token invalid or expired", 401, 401)
         if self.state.should_fail():
             return fail("System error", 500, 500)
@@ -229,7 +229,7 @@ class ViettelPostSimulator:
         if body.get("USERNAME") != config.username or body.get("PASSWORD") != config.password:
             return fail("Invalid owner account or password!")
         token = "vtp-sim-" + secrets.token_hex(16)
-        expires = time.time() + config.token_ttl_s
+        expires = self.state.clock() + config.token_ttl_s
         self.state.tokens[token] = expires
         self.state.logins += 1
         data = {"userId": 1, "token": token, "partner": 1, "phone": "0900000000"}
@@ -384,7 +384,7 @@ class ViettelPostSimulator:
         body = await read_json(request) or {}
         waybills = [str(w) for w in body.get("ORDER_ARRAY") or []]
         expiry_ms = as_int(body.get("EXPIRY_TIME"))
-        if not 1 <= len(waybills) <= 100 or expiry_ms <= time.time() * 1000:
+        if not 1 <= len(waybills) <= 100 or expiry_ms <= self.state.clock() * 1000:
             return fail("Incorrect data: EXPIRY_TIME / ORDER_ARRAY")
         if any(w not in self.state.parcels for w in waybills):
             return fail("Order does not exist")
@@ -396,9 +396,11 @@ class ViettelPostSimulator:
         return label_page(self.state, request.query_params.get("bill", ""))
 
 
-def create_app(config: CarrierSimConfig | None = None) -> FastAPI:
+def create_app(
+    config: CarrierSimConfig | None = None, *, clock: Callable[[], float] = time.time
+) -> FastAPI:
     """A Viettel Post simulator app (serve it with `serve_in_background` or uvicorn)."""
-    sim = ViettelPostSimulator(config or CarrierSimConfig())
+    sim = ViettelPostSimulator(config or CarrierSimConfig(), clock)
     app = FastAPI(
         title="Viettel Post simulator", lifespan=lifespan_for(sim.state, sim.hooks, sim.pusher)
     )

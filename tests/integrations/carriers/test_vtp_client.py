@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -13,6 +14,9 @@ import pytest
 from integrations.carriers.base import CarrierAuthError, CarrierError, DuplicateReference
 from integrations.carriers.viettel_post import ViettelPostClient, ViettelPostConfig
 from integrations.carriers.viettel_post import requests as build
+from integrations.simulators import viettel_post as vtp_sim
+from integrations.simulators._carrier_common import CarrierSimConfig
+from integrations.simulators.serve import serve_in_background
 from tests.integrations.carriers.conftest import RECEIVER, SENDER, Sim, booking
 
 USERNAME, PASSWORD = "coop-binh-lu", "mat-khau-vtp"
@@ -121,18 +125,34 @@ async def test_refused_token_triggers_one_fresh_login(vtp: Sim, http: httpx.Asyn
     assert (await vtp.bookings())["total"] == 2
 
 
-async def test_token_is_renewed_before_vtp_expiry(vtp: Sim, http: httpx.AsyncClient) -> None:
-    # The client keeps a 60 s safety margin before VTP's `expired`: 60.3 s leaves 0.3 s of use.
-    await vtp.configure(token_ttl_s=60.3)
-    vtp_client = client(vtp, http)
-    await vtp_client.book(booking("PH-TTL-1"))
+async def test_token_is_renewed_before_vtp_expiry(http: httpx.AsyncClient) -> None:
+    # VTP's `expired` (one hour here) wins over the client's own 23 h, less a 60 s safety margin.
+    # The simulator and the client read one clock, which the test turns instead of waiting.
+    now = time.time()
 
-    await asyncio.sleep(0.4)
-    await vtp_client.book(booking("PH-TTL-2"))
+    def clock() -> float:
+        return now
 
-    stats = await vtp.stats()
+    config = CarrierSimConfig(username=USERNAME, password=PASSWORD, token_ttl_s=3600)
+    async with serve_in_background(vtp_sim.create_app(config, clock=clock)) as base:
+        sim = Sim(base, http)
+        vtp_client = ViettelPostClient(
+            ViettelPostConfig(username=USERNAME, password=PASSWORD, api_base=base),
+            http,
+            clock=clock,
+        )
+        await vtp_client.book(booking("PH-TTL-1"))
+
+        now += 3600 - 61  # a second before the margin: the token is still used
+        await vtp_client.book(booking("PH-TTL-2"))
+        assert (await sim.stats())["logins"] == 1
+
+        now += 2  # inside the margin, while VTP would still take the token
+        await vtp_client.book(booking("PH-TTL-3"))
+
+        stats = await sim.stats()
     assert stats["logins"] == 2
-    assert stats["calls"]["createOrder"] == 2  # renewed up front, no refused call in between
+    assert stats["calls"]["createOrder"] == 3  # renewed up front, no refused call in between
 
 
 async def test_wrong_password_is_an_auth_error(vtp: Sim, http: httpx.AsyncClient) -> None:
