@@ -307,6 +307,32 @@ async def test_a_young_row_is_left_to_its_own_job(
     assert (await vtp.bookings())["total"] == 0
 
 
+async def _rescue_before_the_mark_expires(
+    settings: Settings, db: Database, redis_url: str, mark: str, orders: list[int]
+) -> None:
+    """Run a worker until the sweeper's rescue hands the orders off while arq's in-progress
+    mark still stands; then drop the mark (what its expiry would do, without waiting for it)
+    and let the same worker run the stale job at last."""
+    worker = asyncio.create_task(
+        run_worker(settings.model_copy(update={"shipment_sweep_after_seconds": 0}))
+    )
+    try:
+        for _ in range(400):  # bounded: the rescue takes a few polls
+            statuses = [(await shipment_of(db, o)).status for o in orders]
+            if statuses == ["handed_off"] * len(orders):
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError(f"not rescued while the mark stood: {statuses}")
+        redis = aioredis.Redis.from_url(redis_url)
+        assert await redis.delete(mark) == 1, "the stale job's mark was gone before the rescue"
+        await redis.aclose()
+    except BaseException:
+        worker.cancel()
+        raise
+    await worker
+
+
 async def test_a_booking_stranded_by_a_killed_worker_is_rescued(
     settings: Settings, world: World, db: Database, vtp: CarrierSim, redis_url: str
 ) -> None:
@@ -316,10 +342,12 @@ async def test_a_booking_stranded_by_a_killed_worker_is_rescued(
     # not run it again before the in-progress mark expires (job_timeout + 10 s in production).
     job_id = handoff_job_id(shipment_id)
     await JobQueue(redis).send([PendingJob(Job.HAND_OFF_SHIPMENT, (shipment_id,), job_id)])
-    await redis.set(in_progress_key_prefix + job_id, b"1", px=3_000)
+    await redis.set(in_progress_key_prefix + job_id, b"1", px=60_000)
     await redis.aclose()
     await _sweep_now(redis_url)
-    await run_worker(settings.model_copy(update={"shipment_sweep_after_seconds": 0}))
+    await _rescue_before_the_mark_expires(
+        settings, db, redis_url, in_progress_key_prefix + job_id, [1]
+    )
 
     shipment = await shipment_of(db, 1)
     assert (shipment.status, shipment.booking_attempts) == ("handed_off", 1)
@@ -379,10 +407,11 @@ async def test_a_batch_stranded_by_a_killed_worker_is_rescued(
     await _batch_of_rows(db, world, redis_url, 3)
     redis = aioredis.Redis.from_url(redis_url)
     # The batch job marked in progress, yet holding none of its rows: its worker is gone.
-    await redis.set(in_progress_key_prefix + "handoffs:order-1", b"1", px=60_000)
+    mark = in_progress_key_prefix + "handoffs:order-1"
+    await redis.set(mark, b"1", px=60_000)
     await redis.aclose()
     await _sweep_now(redis_url)
-    await run_worker(settings.model_copy(update={"shipment_sweep_after_seconds": 0}))
+    await _rescue_before_the_mark_expires(settings, db, redis_url, mark, [1, 2, 3])
     assert [(await shipment_of(db, o)).status for o in range(1, 4)] == ["handed_off"] * 3
     summary = await vtp.bookings()
     assert (summary["total"], summary["duplicate_attempts_rejected"]) == (3, 0)
