@@ -7,7 +7,7 @@ UV_VERSION := 0.13.8
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint format bench mutate fuzz deploy-check clean stop-embedded
+.PHONY: install run test test-pure lint format bench mutate fuzz deploy-check clean stop-embedded
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -41,8 +41,18 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Pure tests first, with PostgreSQL and Redis pointed at closed ports: one that reaches for
+# a server fails here. Then the rest in parallel: each pytest-xdist worker has its own
+# database, Redis database number, simulators and API (tests/stack.py).
+TEST_WORKERS ?= 3
+UNREACHABLE := DATABASE_URL=postgresql://phien@127.0.0.1:1/unreachable REDIS_URL=redis://127.0.0.1:1/0
+
 test: lint
-	$(BIN)/pytest
+	$(UNREACHABLE) $(BIN)/pytest -m pure -q
+	$(BIN)/pytest -m "not pure" -n $(TEST_WORKERS)
+
+test-pure: install
+	$(UNREACHABLE) $(BIN)/pytest -m pure
 
 # Mutation testing of the rules that guard money, stock and tenants ([tool.mutmut] lists the
 # modules) against the fast pure tests only. Minutes, not seconds: kept out of `make test`.
