@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from pydantic import SecretStr
 
 from api.core.config import Settings
 from workers.cli.simulators import describe, point_settings_at_simulators, to_simulate
+
+pytestmark = pytest.mark.pure
 
 REAL_TIKTOK = "https://open-api.tiktokglobalshop.com"
 

@@ -79,11 +79,13 @@ async def test_job_is_sent_after_commit_and_runs_in_a_burst_worker(settings: Set
     await database.dispose()
 
 
+@pytest.mark.pure
 def test_every_registered_job_name_has_exactly_one_function() -> None:
     assert unbound_job_names(FUNCTIONS, CRON_JOBS) == []
     check_registry(FUNCTIONS, CRON_JOBS)
 
 
+@pytest.mark.pure
 def test_a_worker_missing_a_registered_job_refuses_to_start() -> None:
     without_drain = [f for f in FUNCTIONS if f.name != Job.DRAIN_INBOX]
     assert unbound_job_names(without_drain, CRON_JOBS) == [f"{Job.DRAIN_INBOX} (no function)"]
