@@ -32,7 +32,7 @@ async def serve_in_background(
     A `sock` from `bind_loopback` lets a caller hand out the URL before the app exists, without
     the race of picking a free port number and binding it later.
     """
-    sock = sock or bind_loopback(port)
+    sock = bind_loopback(port) if sock is None else sock
     bound_port = sock.getsockname()[1]
     config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
     server = uvicorn.Server(config)
