@@ -100,6 +100,10 @@ def stack_settings(
         database_url=database_url,
         redis_url=redis_url,
         max_body_bytes=200_000,
+        # Small idle pools: the xdist workers (and anyone else's runs) share one PostgreSQL's
+        # max_connections. The overflow still lets a burst open ten connections at once.
+        db_pool_size=2,
+        db_max_overflow=8,
         tiktok_shop_api_base=tiktok,
         tiktok_shop_auth_base=tiktok,
         tiktok_shop_app_key=sim_tiktok.app_key,
@@ -144,7 +148,7 @@ async def stack_servers() -> AsyncIterator[Stack]:
                 carrier_sim_config(api_base, *GHN_SIM)))),
         ]  # fmt: skip
         settings = stack_settings(database_url, redis_url, *sims)
-        db = Database(database_url, pool_size=5, max_overflow=5)
+        db = Database(database_url, pool_size=2, max_overflow=8)
         stack.push_async_callback(db.dispose)
         await enter(serve_in_background(create_app(settings), sock=api_sock))
         async with httpx.AsyncClient(timeout=10) as http:
