@@ -44,7 +44,7 @@ format: install
 # Pure tests first, with PostgreSQL and Redis pointed at closed ports: one that reaches for
 # a server fails here. Then the rest in parallel: each pytest-xdist worker has its own
 # database, Redis database number, simulators and API (tests/stack.py).
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= 2
 UNREACHABLE := DATABASE_URL=postgresql://phien@127.0.0.1:1/unreachable REDIS_URL=redis://127.0.0.1:1/0
 
 test: lint
