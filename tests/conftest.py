@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-pytest_plugins = ["tests.stack"]
+pytest_plugins = ["tests.stack", "tests.private_redis"]
 
 
 def _our_fixtures(item: pytest.Function) -> list[str]:

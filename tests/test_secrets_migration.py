@@ -16,7 +16,7 @@ from alembic import command
 from api.core.config import Settings
 from api.core.localdev import asyncpg_kwargs
 from api.core.migrate import alembic_config
-from tests.conftest import SECRETS_KEY
+from tests.stack import SECRETS_KEY
 
 ROW = (
     "INSERT INTO cooperatives (name, phone, province_code, province_name, ward_code, ward_name,"

@@ -13,11 +13,10 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
-import pytest
 import redis
 
 from api.core.config import Settings
@@ -26,7 +25,7 @@ from api.core.queue import WORKER_POLLED_PREFIX
 from tests.factories import World
 from tests.ingestion.poison_rig import post_push, tiktok_push
 from tests.ingestion.rig import connect_tiktok_shop, line, order_by_platform_id, place_order
-from tests.ingestion.test_faults import PrivateRedis, _free_port
+from tests.private_redis import PrivateRedis, free_port
 
 PHIEN = str(Path(sys.executable).with_name("phien"))
 OUTAGE_S = 3.0
@@ -62,14 +61,6 @@ def _env(settings: Settings, redis_url: str, port: int) -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    server = PrivateRedis(tmp_path)
-    server.start()
-    yield server
-    server.stop()
-
-
 def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
         return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
@@ -80,7 +71,7 @@ async def test_serve_outlives_a_redis_restart_and_stops_on_sigterm(
     private_redis: PrivateRedis, tmp_path: Path,
 ) -> None:  # fmt: skip
     await connect_tiktok_shop(db, world.coop_a)
-    port = _free_port()
+    port = free_port()
     env = _env(settings, private_redis.url, port)
     process = _spawn([PHIEN, "serve"], env, tmp_path / "serve.log")
     try:
@@ -93,11 +84,11 @@ async def test_serve_outlives_a_redis_restart_and_stops_on_sigterm(
                     return False
 
             await _until(lambda: ready(200), "serve ready")
-            private_redis.stop()
+            await private_redis.stop()
             await _until(lambda: ready(503), "not ready while Redis is down")
             # The fault itself: an outage of seconds, far longer than the worker's 50 ms poll.
             await asyncio.sleep(OUTAGE_S)
-            private_redis.start()  # empty: every job and mark is gone
+            await private_redis.start()  # empty: every job and mark is gone
             await _until(lambda: ready(200), "ready again: the worker polls again")
 
             placed = await place_order(
@@ -122,17 +113,17 @@ async def test_a_standalone_worker_that_cannot_reach_redis_exits_non_zero(
     settings: Settings, private_redis: PrivateRedis, tmp_path: Path
 ) -> None:
     # Told to give up at the first failure (by default it rides out 30 s of outage in-process).
-    env = _env(settings, private_redis.url, _free_port()) | {"WORKER_GIVE_UP_AFTER_SECONDS": "0"}
+    env = _env(settings, private_redis.url, free_port()) | {"WORKER_GIVE_UP_AFTER_SECONDS": "0"}
     process = _spawn([PHIEN, "worker"], env, tmp_path / "worker.log")
     try:
-        client = redis.Redis(port=private_redis.port)
+        client = redis.Redis.from_url(private_redis.url)
 
         async def polled() -> bool:
             return bool(client.keys(WORKER_POLLED_PREFIX + "*"))
 
         await _until(polled, "the worker marks its polls")
         client.close()
-        private_redis.stop()
+        await private_redis.stop()
         process.wait(timeout=60)
     finally:
         if process.poll() is None:

@@ -19,9 +19,9 @@ from integrations.simulators import shopee as shopee_sim_app
 from integrations.simulators import tiktok_shop as tiktok_shop_sim
 from tests.api.channels.conftest import API
 from tests.api.channels.oauth_rig import ask_link, authorise, come_back, consent
-from tests.conftest import SECRETS_KEY
 from tests.factories import World, add_member
 from tests.ingestion.rig import drain, line, order_by_platform_id, place_order, run_worker
+from tests.stack import SECRETS_KEY
 
 TIKTOK_SHOP = tiktok_shop_sim.DEFAULT_SHOP_ID
 SHOPEE_SHOP = str(shopee_sim_app.DEFAULT_SHOP_ID)

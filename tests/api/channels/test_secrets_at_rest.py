@@ -13,9 +13,9 @@ from api.core.db import Database
 from api.core.rotation import rotate_secrets
 from integrations.simulators import tiktok_shop as tiktok_shop_sim
 from tests.api.channels.conftest import API
-from tests.conftest import SECRETS_KEY
 from tests.factories import World
 from tests.ingestion.rig import drain, line, order_by_platform_id, place_order, run_worker
+from tests.stack import SECRETS_KEY
 
 
 async def _stored(db: Database, connection_id: int) -> tuple[str, str]:
