@@ -32,6 +32,7 @@ async def test_metrics_refused_without_the_token_in_production(settings: Setting
         assert "# TYPE" in right.text
 
 
+@pytest.mark.pure
 def test_production_refuses_to_start_without_a_metrics_token() -> None:
     secrets = {name: SecretStr(f"real-{name}-value") for name in SECRET_FIELDS}
     urls = {

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import orjson
+import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
@@ -60,6 +61,7 @@ async def test_openapi_says_what_each_audience_gets(client: httpx.AsyncClient) -
     assert not RECEIVER_FIELDS & set(schemas["ShipmentOverview"]["properties"])
 
 
+@pytest.mark.pure
 def test_exception_log_lines_mask_phones() -> None:
     try:
         raise ValueError("carrier refused receiver 0912345678 (+84987654321)")

@@ -13,6 +13,8 @@ from api.core.config import Settings
 from bench.deploy_check.stack import production_env
 from workers.cli.simulate import credentials_from_env
 
+pytestmark = pytest.mark.pure
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

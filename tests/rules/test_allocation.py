@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from api.orders.allocation import Levels, allocate, first_short, mapped_lines
 from tests.rules.drafts import line, order
+
+pytestmark = pytest.mark.pure
 
 
 def _levels(**available: int) -> dict[int, Levels]:

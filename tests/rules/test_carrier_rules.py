@@ -16,6 +16,8 @@ from integrations.carriers.base import (
 from integrations.carriers.ghn.statuses import map_status as map_ghn
 from integrations.carriers.viettel_post.statuses import describe_reason
 
+pytestmark = pytest.mark.pure
+
 
 @pytest.mark.parametrize("terminal", sorted(TERMINAL_STATUSES))
 def test_nothing_leaves_a_terminal_status_not_even_itself(terminal: ShipmentStatus) -> None:

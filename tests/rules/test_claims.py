@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
+
 from api.live_sessions.claims import (
     BuyerUnits,
     Offer,
@@ -13,6 +15,8 @@ from api.live_sessions.claims import (
     session_offers,
 )
 from tests.rules.drafts import NOON, line, order
+
+pytestmark = pytest.mark.pure
 
 MINUTE = timedelta(minutes=1)
 

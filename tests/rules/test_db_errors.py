@@ -8,6 +8,8 @@ from sqlalchemy.exc import DBAPIError
 
 from api.core.handlers import classify_db_error
 
+pytestmark = pytest.mark.pure
+
 
 class _Adapted(Exception):
     """What SQLAlchemy's asyncpg adapter raises: the driver's error is its __cause__."""

@@ -14,6 +14,8 @@ from api.orders.status import (
     move_fulfilment,
 )
 
+pytestmark = pytest.mark.pure
+
 F = FulfilmentStatus
 FINAL = {F.DELIVERED, F.RETURNED, F.CANCELLED}
 # The whole table, spelled out: a change to the rule must change this test too.

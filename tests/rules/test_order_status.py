@@ -14,6 +14,8 @@ from api.orders.status import (
     normalise,
 )
 
+pytestmark = pytest.mark.pure
+
 S = OrderStatus
 FORWARD = [
     S.PENDING_PAYMENT,

@@ -7,6 +7,8 @@ import pytest
 from api.accounts.models import Role
 from api.accounts.scope import Actor
 
+pytestmark = pytest.mark.pure
+
 
 def _actor(
     role: Role, cooperative_id: int | None = None, provinces: tuple[int, ...] | None = None

@@ -5,8 +5,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+import pytest
+
 from integrations.platforms.shopee.signing import api_sign, callback_url_variants, verify_push
 from integrations.platforms.tiktok_shop.signing import verify_webhook, webhook_signature
+
+pytestmark = pytest.mark.pure
 
 BODY = b'{"data":{"ordersn":"220810QSK8S7BX","status":"PROCESSED"},"shop_id":727720655,"code":3}'
 CALLBACK = "https://phien.example.vn/webhooks/shopee"

@@ -12,6 +12,8 @@ from pydantic import SecretStr, ValidationError
 from api.core.config import Settings
 from api.core.encryption import Keyring, SecretUnreadable, keyring_for
 
+pytestmark = pytest.mark.pure
+
 PRODUCTION = {
     "environment": "production",
     "database_url": "postgresql://phien@db.internal/phien",
