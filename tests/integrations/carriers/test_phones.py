@@ -6,6 +6,8 @@ import pytest
 
 from integrations.carriers.phones import domestic_phone
 
+pytestmark = pytest.mark.pure
+
 
 @pytest.mark.parametrize(
     ("given", "expected"),
