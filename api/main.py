@@ -31,6 +31,7 @@ from api.ops.docs import install_docs
 from api.ops.openapi import add_error_responses
 from api.ops.router import router as ops_router
 from api.orders.router import router as orders_router
+from api.reports.router import router as reports_router
 from api.shipments.router import router as shipments_router
 from api.webhooks.inbox import InboxWriter
 from api.webhooks.openapi import webhook_paths
@@ -51,6 +52,7 @@ def api_v1() -> APIRouter:
         live_sessions_router,
         shipments_router,
         inbound_events_router,
+        reports_router,
     ):
         router.include_router(sub)
     return router

@@ -7,7 +7,9 @@ from api.cooperatives.models import Cooperative
 from api.core.db import metadata
 from api.live_sessions.models import LiveOffer, LiveSession
 from api.orders.models import Order, OrderEvent, OrderLine
+from api.reports.models import TonnageContribution, TonnageDelta, TonnageFact
 from api.shipments.models import Shipment, ShipmentEvent
+from api.web.models import WebSession
 from api.webhooks.models import InboundEvent
 
 __all__ = [
@@ -26,7 +28,11 @@ __all__ = [
     "SkuMapping",
     "StockMovement",
     "UsedOAuthState",
+    "TonnageContribution",
+    "TonnageDelta",
+    "TonnageFact",
     "User",
     "Variant",
+    "WebSession",
     "metadata",
 ]
