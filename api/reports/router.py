@@ -52,7 +52,7 @@ def _split(values: list[str]) -> list[str]:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
-IdList = Annotated[list[int], Query()]
+IdList = Annotated[list[int] | None, Query()]
 
 
 @router.get("/tonnage", response_model=TonnageReport)
@@ -63,13 +63,13 @@ async def read_tonnage(  # noqa: PLR0913 - one query parameter per filter
     group_by: Annotated[list[str], Query(description="one or two of: day, week, month, province, commune, cooperative, category, product, channel, live_session")],
     date_from: Annotated[date | None, Query(description="first local day (Asia/Ho_Chi_Minh)")] = None,
     date_to: Annotated[date | None, Query(description="last local day, included")] = None,
-    province: IdList | None = None,
-    commune: IdList | None = None,
-    cooperative_id: IdList | None = None,
+    province: IdList = None,
+    commune: IdList = None,
+    cooperative_id: IdList = None,
     category: Annotated[list[Category] | None, Query()] = None,
-    product_id: IdList | None = None,
+    product_id: IdList = None,
     channel: Annotated[list[Platform] | None, Query()] = None,
-    live_session_id: IdList | None = None,
+    live_session_id: IdList = None,
     sort: Sort = Sort.KEY,
     limit: Annotated[int, Query(ge=1, le=MAX_ROWS_PER_PAGE)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
