@@ -228,7 +228,9 @@ def upgrade() -> None:
     )
     op.create_table(
         "tonnage_deltas",
-        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False, primary_key=True),
+        sa.Column(
+            "id", sa.BigInteger(), sa.Identity(always=False), nullable=False, primary_key=True
+        ),
         *_key_columns(primary_key=False),
         *_measures(),
     )
@@ -243,7 +245,12 @@ def upgrade() -> None:
         sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
         sa.Column("token_id", sa.BigInteger(), nullable=False),
         sa.Column("secret_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["token_id"], ["api_tokens.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),

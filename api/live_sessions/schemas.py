@@ -143,4 +143,4 @@ class LiveStats(Output):
     peak_minute: datetime | None = None
     peak_minute_orders: int = 0
     # The three offers that sold the most units.
-    top_offers: list[OfferStats] = []
+    top_offers: list[OfferStats] = Field(default_factory=list)

@@ -41,7 +41,9 @@ def week_start(today: date | None = None) -> date:
     return today - timedelta(days=today.weekday() + 7 * (WEEKS_SHOWN - 1))
 
 
-async def _top(session: AsyncSession, actor: Actor, dimension: Dimension, n: int) -> list[ReportRow]:
+async def _top(
+    session: AsyncSession, actor: Actor, dimension: Dimension, n: int
+) -> list[ReportRow]:
     spec = ReportSpec(group_by=[dimension], sort=Sort.SOLD_DESC)
     return (await tonnage_report(session, actor, spec, limit=n)).items
 
@@ -55,7 +57,9 @@ async def sessions_on_air(session: AsyncSession, actor: Actor) -> list[LiveStats
 async def dashboard(session: AsyncSession, actor: Actor) -> Dashboard:
     """Everything `/dashboard` shows."""
     weekly = ReportSpec(group_by=[Dimension.WEEK], date_from=week_start())
-    ended, _ = await list_live_sessions(session, actor, limit=TOP, offset=0, status=LiveStatus.ENDED)
+    ended, _ = await list_live_sessions(
+        session, actor, limit=TOP, offset=0, status=LiveStatus.ENDED
+    )
     return Dashboard(
         totals=await report_totals(session, actor, ReportSpec(group_by=[Dimension.DAY])),
         weeks=(await tonnage_report(session, actor, weekly, limit=WEEKS_SHOWN + 1)).items,

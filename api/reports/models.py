@@ -48,7 +48,15 @@ class TonnageContribution(SQLModel, table=True):
     gmv_vnd: int = Field(sa_column=_big())
 
 
-KEY_COLUMNS = ("grain", "day", "cooperative_id", "platform", "live_session_id", "category", "product_id")
+KEY_COLUMNS = (
+    "grain",
+    "day",
+    "cooperative_id",
+    "platform",
+    "live_session_id",
+    "category",
+    "product_id",
+)
 MEASURE_COLUMNS = (
     "sold_orders", "sold_units", "sold_grams", "sold_gmv_vnd",
     "delivered_orders", "delivered_units", "delivered_grams", "delivered_gmv_vnd",
@@ -82,7 +90,9 @@ class TonnageFact(SQLModel, table=True):
     """Compacted totals per key; a report adds the pending deltas to these."""
 
     __tablename__ = "tonnage_facts"
-    __table_args__ = (Index("ix_tonnage_facts_grain_cooperative_day", "grain", "cooperative_id", "day"),)
+    __table_args__ = (
+        Index("ix_tonnage_facts_grain_cooperative_day", "grain", "cooperative_id", "day"),
+    )
 
     grain: int = Field(sa_column=Column(SmallInteger, primary_key=True))
     day: date = Field(sa_column=Column(Date, primary_key=True))

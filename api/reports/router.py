@@ -56,12 +56,20 @@ IdList = Annotated[list[int] | None, Query()]
 
 
 @router.get("/tonnage", response_model=TonnageReport)
-async def read_tonnage(  # noqa: PLR0913 - one query parameter per filter
+async def read_tonnage(
     request: Request,
     session: SessionDep,
     actor: CurrentActor,
-    group_by: Annotated[list[str], Query(description="one or two of: day, week, month, province, commune, cooperative, category, product, channel, live_session")],
-    date_from: Annotated[date | None, Query(description="first local day (Asia/Ho_Chi_Minh)")] = None,
+    group_by: Annotated[
+        list[str],
+        Query(
+            description="one or two of: day, week, month, province, commune, cooperative,"
+            " category, product, channel, live_session"
+        ),
+    ],
+    date_from: Annotated[
+        date | None, Query(description="first local day (Asia/Ho_Chi_Minh)")
+    ] = None,
     date_to: Annotated[date | None, Query(description="last local day, included")] = None,
     province: IdList = None,
     commune: IdList = None,
@@ -78,7 +86,7 @@ async def read_tonnage(  # noqa: PLR0913 - one query parameter per filter
     """Kilograms, tonnes, orders, units and GMV, sold and delivered, by one or two groupings."""
     try:
         spec = ReportSpec(
-            group_by=_split(group_by), date_from=date_from, date_to=date_to,  # type: ignore[arg-type]
+            group_by=_split(group_by), date_from=date_from, date_to=date_to,
             provinces=province or [], communes=commune or [], cooperatives=cooperative_id or [],
             categories=category or [], products=product_id or [], channels=channel or [],
             live_sessions=live_session_id or [], sort=sort,
@@ -92,7 +100,9 @@ async def read_tonnage(  # noqa: PLR0913 - one query parameter per filter
         return await tonnage_report(session, actor, spec, limit=limit, offset=offset)
     report = await tonnage_report(session, actor, spec, limit=MAX_EXPORT_ROWS + 1)
     if len(report.items) > MAX_EXPORT_ROWS:
-        raise Unprocessable(f"more than {MAX_EXPORT_ROWS} rows: narrow the dates or filters", "group_by")
+        raise Unprocessable(
+            f"more than {MAX_EXPORT_ROWS} rows: narrow the dates or filters", "group_by"
+        )
     name = "tonnage-" + "-".join(d.value for d in spec.group_by)
     if fmt is Format.CSV:
         body, media = to_csv(spec.group_by, report.items), CSV_TYPE

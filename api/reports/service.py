@@ -75,7 +75,9 @@ async def count_groups(session: AsyncSession, actor: Actor, spec: ReportSpec) ->
     return int(row.groups) if row else 0
 
 
-async def report_totals(session: AsyncSession, actor: Actor, spec: ReportSpec) -> dict[str, Measures]:
+async def report_totals(
+    session: AsyncSession, actor: Actor, spec: ReportSpec
+) -> dict[str, Measures]:
     """Sold and delivered over everything the filters match, each order counted once."""
     sql, params = totals_query(spec, actor)
     row = (await session.execute(sql, params)).one()

@@ -20,7 +20,9 @@ YEAR = 60 * 60 * 24 * 365
 
 
 @router.get("/sign-in")
-async def sign_in_page(request: Request, next_: Annotated[str | None, Query(alias="next")] = None) -> Response:
+async def sign_in_page(
+    request: Request, next_: Annotated[str | None, Query(alias="next")] = None
+) -> Response:
     """The sign-in form."""
     return render(request, "sign_in.html", {"next": safe_next(next_), "failed": False})
 

@@ -19,9 +19,9 @@ _STYLE = Style(
     foreground_subtle="#d5dbe1",
     colors=("#2f7d32", "#c27c0e"),
     font_family="system-ui, sans-serif",
-    label_font_size=13,
-    major_label_font_size=13,
-    legend_font_size=13,
+    label_font_size=11,
+    major_label_font_size=11,
+    legend_font_size=12,
     value_font_size=12,
     tooltip_font_size=12,
 )
@@ -35,10 +35,10 @@ def weekly_tonnes(
     by_week = {row.key["week"]: row for row in rows}
     days = [first_week + timedelta(weeks=n) for n in range(weeks)]
     chart = pygal.Bar(
-        style=_STYLE, width=720, height=300, js=[], disable_xml_declaration=True,
+        style=_STYLE, width=420, height=250, js=[], disable_xml_declaration=True,
         legend_at_bottom=True, legend_at_bottom_columns=2, show_y_guides=True,
         x_label_rotation=0, truncate_label=-1, margin=8, spacing=6, title=None,
-        show_minor_x_labels=False, x_labels_major_every=2, print_values=False,
+        show_minor_x_labels=False, x_labels_major_every=3, print_values=False,
         value_formatter=lambda v: f"{v:.3f} t", explicit_size=False,
     )  # fmt: skip
     chart.x_labels = [day.strftime("%d/%m") for day in days]

@@ -78,8 +78,10 @@ def render(
     """A page in the person's language, carrying the CSRF token its forms need."""
     lang = request_language(request)
     token = csrf_token(request)
-    html = environment(lang).get_template(template).render(
-        request=request, csrf_field=CSRF_FIELD, csrf_token=token, **context
+    html = (
+        environment(lang)
+        .get_template(template)
+        .render(request=request, csrf_field=CSRF_FIELD, csrf_token=token, **context)
     )
     response = HTMLResponse(html, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"

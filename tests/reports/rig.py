@@ -80,9 +80,7 @@ class Placed:
     po: PlatformOrder
 
 
-async def place(
-    db: Database, shop: Shop, when: datetime, lines: list[tuple[Item, int]]
-) -> Placed:
+async def place(db: Database, shop: Shop, when: datetime, lines: list[tuple[Item, int]]) -> Placed:
     """A confirmed order through the real intake."""
     spec = [Line(it.variant_id, qty, it.price_vnd, it.net_weight_g) for it, qty in lines]
     po, variant_ids = platform_order(shop, when, spec)
@@ -102,7 +100,9 @@ _RAW = {
 async def platform_says(db: Database, placed: Placed, status: OrderStatus) -> None:
     """The platform reports a new status; the real update path applies it."""
     placed.po = dataclasses.replace(
-        placed.po, status=_RAW[(placed.shop.platform, status)], update_time=placed.po.update_time + 1
+        placed.po,
+        status=_RAW[(placed.shop.platform, status)],
+        update_time=placed.po.update_time + 1,
     )
     async with db.session() as session:
         connection = await session.get(ChannelConnection, placed.shop.id)
@@ -149,8 +149,9 @@ async def read_model(db: Database, grain: int) -> dict[Key, tuple[int, ...]]:
         for table in ("tonnage_facts", "tonnage_deltas"):
             rows = await session.execute(
                 text(
-                    "SELECT day, cooperative_id, platform, live_session_id, category, product_id, "
-                    + ", ".join(MEASURES) + f" FROM {table} WHERE grain = :g"
+                    "SELECT day, cooperative_id, platform, live_session_id, category, product_id, "  # noqa: S608 - table names are ours
+                    + ", ".join(MEASURES)
+                    + f" FROM {table} WHERE grain = :g"
                 ),
                 {"g": grain},
             )

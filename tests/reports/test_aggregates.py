@@ -13,6 +13,7 @@ from integrations.carriers.base import ShipmentStatus
 from tests.api.live_sessions.helpers import add_offer, connect_shop, move, schedule
 from tests.factories import World
 from tests.reports.rig import (
+    VN,
     Placed,
     carrier_says,
     compact,
@@ -20,7 +21,6 @@ from tests.reports.rig import (
     place,
     platform_says,
     read_model,
-    VN,
     recomputed,
     vn,
 )
