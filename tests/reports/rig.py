@@ -18,8 +18,8 @@ from api.catalogue.schemas import ProductCreate
 from api.catalogue.service import create_product
 from api.channels.models import ChannelConnection
 from api.core.db import Database
-from api.orders.ingest import apply_platform_order
 from api.orders.models import OrderStatus
+from api.orders.updates import apply_platform_order
 from api.reports.compaction import fold_deltas
 from api.shipments.models import Shipment
 from api.shipments.tracking import apply_tracking
