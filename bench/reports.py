@@ -116,7 +116,9 @@ async def _signed_in(run: Pipeline, token: str) -> httpx.AsyncClient:
     found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert found is not None
     form = {"csrf_token": found.group(1), "token": token, "next": "/dashboard"}
-    (await browser.post("/sign-in", data=form)).raise_for_status()
+    signed = await browser.post("/sign-in", data=form)
+    if signed.status_code != 303:
+        raise RuntimeError(f"sign-in answered {signed.status_code}")
     return browser
 
 

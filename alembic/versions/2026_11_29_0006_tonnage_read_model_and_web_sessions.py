@@ -6,7 +6,8 @@ Create Date: 2026-11-29 10:00:00
 
 The triggers keep `tonnage_contributions` (what each order counts for, per product) in the
 transaction that changes an order or its lines, and append the signed difference to
-`tonnage_deltas`; the `compact_tonnage` job folds deltas into `tonnage_facts`. docs/reports.md.
+`tonnage_deltas`; the `compact_tonnage` job folds deltas into `tonnage_facts` (per day),
+`tonnage_week_facts` and `tonnage_month_facts`. docs/reports.md.
 """
 
 from collections.abc import Sequence
@@ -21,6 +22,7 @@ down_revision: str | Sequence[str] | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+_FACT_TABLES = ("tonnage_facts", "tonnage_week_facts", "tonnage_month_facts")
 _KEY = ("grain", "day", "cooperative_id", "platform", "live_session_id", "category", "product_id")
 _MEASURES = (
     "sold_orders", "sold_units", "sold_grams", "sold_gmv_vnd",
@@ -234,12 +236,19 @@ def upgrade() -> None:
         *_key_columns(primary_key=False),
         *_measures(),
     )
-    op.create_table("tonnage_facts", *_key_columns(primary_key=True), *_measures())
-    op.create_index(
-        "ix_tonnage_facts_grain_cooperative_day",
-        "tonnage_facts",
-        ["grain", "cooperative_id", "day"],
-    )
+    op.create_index("ix_tonnage_deltas_grain_day", "tonnage_deltas", ["grain", "day"])
+    for table in _FACT_TABLES:
+        op.create_table(table, *_key_columns(primary_key=True), *_measures())
+        op.create_index(
+            f"ix_{table}_grain_cooperative_day", table, ["grain", "cooperative_id", "day"]
+        )
+    # Deltas are inserted and deleted all day, facts updated in place: vacuum them after a
+    # thousand dead rows, not after a fifth of the table, so reports never scan dead pages.
+    for table in ("tonnage_deltas", *_FACT_TABLES):
+        op.execute(
+            f"ALTER TABLE {table} SET (autovacuum_vacuum_scale_factor = 0,"
+            " autovacuum_vacuum_threshold = 1000, autovacuum_analyze_scale_factor = 0.05)"
+        )
     op.create_table(
         "web_sessions",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
@@ -269,7 +278,9 @@ def downgrade() -> None:
         op.execute(statement)
     op.drop_index("ix_web_sessions_token_id", table_name="web_sessions")
     op.drop_table("web_sessions")
-    op.drop_index("ix_tonnage_facts_grain_cooperative_day", table_name="tonnage_facts")
-    op.drop_table("tonnage_facts")
+    for table in _FACT_TABLES:
+        op.drop_index(f"ix_{table}_grain_cooperative_day", table_name=table)
+        op.drop_table(table)
+    op.drop_index("ix_tonnage_deltas_grain_day", table_name="tonnage_deltas")
     op.drop_table("tonnage_deltas")
     op.drop_table("tonnage_contributions")

@@ -7,7 +7,13 @@ from api.cooperatives.models import Cooperative
 from api.core.db import metadata
 from api.live_sessions.models import LiveOffer, LiveSession
 from api.orders.models import Order, OrderEvent, OrderLine
-from api.reports.models import TonnageContribution, TonnageDelta, TonnageFact
+from api.reports.models import (
+    TonnageContribution,
+    TonnageDelta,
+    TonnageFact,
+    TonnageMonthFact,
+    TonnageWeekFact,
+)
 from api.shipments.models import Shipment, ShipmentEvent
 from api.web.models import WebSession
 from api.webhooks.models import InboundEvent
@@ -31,6 +37,8 @@ __all__ = [
     "TonnageContribution",
     "TonnageDelta",
     "TonnageFact",
+    "TonnageMonthFact",
+    "TonnageWeekFact",
     "User",
     "Variant",
     "WebSession",

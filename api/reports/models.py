@@ -67,6 +67,7 @@ class TonnageDelta(SQLModel, table=True):
     """A signed change not yet folded into the facts (append-only: writers never wait)."""
 
     __tablename__ = "tonnage_deltas"
+    __table_args__ = (Index("ix_tonnage_deltas_grain_day", "grain", "day"),)
 
     id: int | None = id_field()
     grain: int = Field(sa_column=Column(SmallInteger, nullable=False))
@@ -92,6 +93,56 @@ class TonnageFact(SQLModel, table=True):
     __tablename__ = "tonnage_facts"
     __table_args__ = (
         Index("ix_tonnage_facts_grain_cooperative_day", "grain", "cooperative_id", "day"),
+    )
+
+    grain: int = Field(sa_column=Column(SmallInteger, primary_key=True))
+    day: date = Field(sa_column=Column(Date, primary_key=True))
+    cooperative_id: int = Field(sa_column=_big(primary_key=True))
+    platform: str = Field(sa_column=Column(String(32), primary_key=True))
+    live_session_id: int = Field(sa_column=_big(primary_key=True))
+    category: str = Field(sa_column=Column(String(32), primary_key=True))
+    product_id: int = Field(sa_column=_big(primary_key=True))
+    sold_orders: int = Field(sa_column=_big())
+    sold_units: int = Field(sa_column=_big())
+    sold_grams: int = Field(sa_column=_big())
+    sold_gmv_vnd: int = Field(sa_column=_big())
+    delivered_orders: int = Field(sa_column=_big())
+    delivered_units: int = Field(sa_column=_big())
+    delivered_grams: int = Field(sa_column=_big())
+    delivered_gmv_vnd: int = Field(sa_column=_big())
+
+
+class TonnageMonthFact(SQLModel, table=True):
+    """The same totals per calendar month (`day` is the month's first day), for long ranges."""
+
+    __tablename__ = "tonnage_month_facts"
+    __table_args__ = (
+        Index("ix_tonnage_month_facts_grain_cooperative_day", "grain", "cooperative_id", "day"),
+    )
+
+    grain: int = Field(sa_column=Column(SmallInteger, primary_key=True))
+    day: date = Field(sa_column=Column(Date, primary_key=True))
+    cooperative_id: int = Field(sa_column=_big(primary_key=True))
+    platform: str = Field(sa_column=Column(String(32), primary_key=True))
+    live_session_id: int = Field(sa_column=_big(primary_key=True))
+    category: str = Field(sa_column=Column(String(32), primary_key=True))
+    product_id: int = Field(sa_column=_big(primary_key=True))
+    sold_orders: int = Field(sa_column=_big())
+    sold_units: int = Field(sa_column=_big())
+    sold_grams: int = Field(sa_column=_big())
+    sold_gmv_vnd: int = Field(sa_column=_big())
+    delivered_orders: int = Field(sa_column=_big())
+    delivered_units: int = Field(sa_column=_big())
+    delivered_grams: int = Field(sa_column=_big())
+    delivered_gmv_vnd: int = Field(sa_column=_big())
+
+
+class TonnageWeekFact(SQLModel, table=True):
+    """The same totals per week (`day` is its Monday), for reports by week."""
+
+    __tablename__ = "tonnage_week_facts"
+    __table_args__ = (
+        Index("ix_tonnage_week_facts_grain_cooperative_day", "grain", "cooperative_id", "day"),
     )
 
     grain: int = Field(sa_column=Column(SmallInteger, primary_key=True))

@@ -9,31 +9,41 @@ below are spliced into the text.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import TextClause, text
 
 from api.accounts.scope import Actor
 from api.reports.models import MEASURE_COLUMNS, Grain
-from api.reports.schemas import Dimension, ReportSpec, Sort
+from api.reports.schemas import TIME_DIMENSIONS, Dimension, ReportSpec, Sort
 
-# (key expression, label expression or None, the join it needs)
-_DIMENSIONS: dict[Dimension, tuple[str, str | None, str | None]] = {
-    Dimension.DAY: ("f.day", None, None),
-    Dimension.WEEK: ("date_trunc('week', f.day)::date", None, None),
-    Dimension.MONTH: ("date_trunc('month', f.day)::date", None, None),
-    Dimension.PROVINCE: ("c.province_code", "c.province_name", None),
-    Dimension.COMMUNE: ("c.ward_code", "c.ward_name || ', ' || c.province_name", None),
-    Dimension.COOPERATIVE: ("f.cooperative_id", "c.name", None),
-    Dimension.CATEGORY: ("f.category", None, None),
-    Dimension.PRODUCT: ("f.product_id", "p.name", "LEFT JOIN products p ON p.id = f.product_id"),
-    Dimension.CHANNEL: ("f.platform", None, None),
+# Key expression, and where its label comes from: joined to the page's groups only, after
+# grouping by the keys (grouping or sorting by names would compare Vietnamese text per row).
+_DIMENSIONS: dict[Dimension, tuple[str, str | None]] = {
+    Dimension.DAY: ("f.day", None),
+    Dimension.WEEK: ("date_trunc('week', f.day)::date", None),
+    Dimension.MONTH: ("date_trunc('month', f.day)::date", None),
+    Dimension.PROVINCE: (
+        "c.province_code",
+        "SELECT DISTINCT ON (province_code) province_code AS key, province_name AS name"
+        " FROM cooperatives ORDER BY province_code",
+    ),
+    Dimension.COMMUNE: (
+        "c.ward_code",
+        "SELECT DISTINCT ON (ward_code) ward_code AS key,"
+        " ward_name || ', ' || province_name AS name FROM cooperatives ORDER BY ward_code",
+    ),
+    Dimension.COOPERATIVE: ("f.cooperative_id", "SELECT id AS key, name FROM cooperatives"),
+    Dimension.CATEGORY: ("f.category", None),
+    Dimension.PRODUCT: ("f.product_id", "SELECT id AS key, name FROM products"),
+    Dimension.CHANNEL: ("f.platform", None),
     Dimension.LIVE_SESSION: (
         "f.live_session_id",
-        "ls.title",
-        "LEFT JOIN live_sessions ls ON ls.id = f.live_session_id",
+        "SELECT id AS key, title AS name FROM live_sessions",
     ),
 }
+_NEEDS_COOPERATIVE = frozenset({Dimension.PROVINCE, Dimension.COMMUNE})
 _SUMS = ", ".join(f"sum(f.{m})::bigint AS {m}" for m in MEASURE_COLUMNS)
 _ANY_NONZERO = " OR ".join(f"sum(f.{m}) <> 0" for m in MEASURE_COLUMNS)
 _FACT_COLUMNS = (
@@ -64,10 +74,6 @@ class _Where:
 
 def _filters(spec: ReportSpec, actor: Actor) -> _Where:
     where = _Where()
-    if spec.date_from:
-        where.add("day >= :date_from", "date_from", spec.date_from)
-    if spec.date_to:
-        where.add("day <= :date_to", "date_to", spec.date_to)
     categories = [c.value for c in spec.categories]
     channels = [c.value for c in spec.channels]
     lists: tuple[tuple[str, str, list[Any]], ...] = (
@@ -105,12 +111,88 @@ def _scope(where: _Where, actor: Actor) -> None:
         where.base.append("false")
 
 
-def _union(grain: Grain, base: list[str]) -> str:
-    conditions = " AND ".join([f"grain = {int(grain)}", *base])
-    return (
-        f"SELECT {_FACT_COLUMNS} FROM tonnage_facts WHERE {conditions}"  # noqa: S608 - names are ours, values are bound
-        f" UNION ALL SELECT {_FACT_COLUMNS} FROM tonnage_deltas WHERE {conditions}"
-    )
+@dataclass(frozen=True)
+class Periods:
+    """Whole weeks or months inside the date range: [first, end) period starts, None = open."""
+
+    table: str
+    first: date | None
+    end: date | None
+
+
+def _period_start(day: date, unit: Dimension) -> date:
+    return day - timedelta(days=day.weekday()) if unit is Dimension.WEEK else day.replace(day=1)
+
+
+def _next_period(day: date, unit: Dimension) -> date:
+    if unit is Dimension.WEEK:
+        return day + timedelta(days=7)
+    return (day + timedelta(days=32)).replace(day=1)
+
+
+def whole_periods(spec: ReportSpec) -> Periods | None:
+    """The coarsest facts a report may read, and the part of its range they cover.
+
+    Grouped by day (or by week and month at once), or no whole period in the range: None, the
+    report reads daily facts only.
+    """
+    time_keys = TIME_DIMENSIONS.intersection(spec.group_by)
+    if Dimension.DAY in time_keys or len(time_keys) > 1:
+        return None
+    unit = Dimension.WEEK if Dimension.WEEK in time_keys else Dimension.MONTH
+    first = spec.date_from
+    if first is not None and _period_start(first, unit) != first:
+        first = _next_period(_period_start(first, unit), unit)
+    end = spec.date_to
+    if end is not None:
+        end = _period_start(end + timedelta(days=1), unit)
+    if first is not None and end is not None and first >= end:
+        return None
+    table = "tonnage_week_facts" if unit is Dimension.WEEK else "tonnage_month_facts"
+    return Periods(table, first, end)
+
+
+def _select(table: str, conditions: list[str]) -> str:
+    return f"SELECT {_FACT_COLUMNS} FROM {table} WHERE {' AND '.join(conditions)}"  # noqa: S608 - names are ours, values are bound
+
+
+def _union(spec: ReportSpec, grain: Grain, where: _Where) -> str:
+    """Whole periods from the weekly or monthly facts, the days around them from the daily
+    facts, and the pending deltas (always per day)."""
+    base = [f"grain = {int(grain)}", *where.base]
+    days = [*base]
+    if spec.date_from:
+        days.append("day >= :date_from")
+        where.params["date_from"] = spec.date_from
+    if spec.date_to:
+        days.append("day <= :date_to")
+        where.params["date_to"] = spec.date_to
+    periods = whole_periods(spec)
+    if periods is None:
+        return f"{_select('tonnage_facts', days)} UNION ALL {_select('tonnage_deltas', days)}"
+    inside, edges = [*base], []
+    if periods.first is not None:
+        inside.append("day >= :period_first")
+        edges.append("(day >= :date_from AND day < :period_first)")
+        where.params["period_first"] = periods.first
+    if periods.end is not None:
+        inside.append("day < :period_end")
+        edges.append("(day >= :period_end AND day <= :date_to)")
+        where.params["period_end"] = periods.end
+    sources = [_select(periods.table, inside), _select("tonnage_deltas", days)]
+    if edges:
+        sources.append(_select("tonnage_facts", [*base, f"({' OR '.join(edges)})"]))
+    return " UNION ALL ".join(sources)
+
+
+def _source(spec: ReportSpec, grain: Grain, where: _Where, *, join: bool) -> str:
+    """The union, joined to the cooperatives when a key or a filter needs their address."""
+    source = f"({_union(spec, grain, where)}) AS f"
+    if join or where.joined:
+        source += " JOIN cooperatives c ON c.id = f.cooperative_id"
+    if where.joined:
+        source += " WHERE " + " AND ".join(where.joined)
+    return source
 
 
 def report_query(
@@ -118,25 +200,26 @@ def report_query(
 ) -> tuple[TextClause, dict[str, Any]]:
     """The grouped rows of one page, each with the number of groups in all pages."""
     where = _filters(spec, actor)
-    selects: list[str] = []
-    groups: list[str] = []
-    joins: list[str] = []
+    keys = [f"{_DIMENSIONS[d][0]} AS k{n}" for n, d in enumerate(spec.group_by)]
+    names = [f"k{n}" for n in range(len(spec.group_by))]
+    labels, joins = [], []
     for n, dimension in enumerate(spec.group_by):
-        key, label, join = _DIMENSIONS[dimension]
-        selects.append(f"{key} AS k{n}, {label or 'NULL::text'} AS l{n}")
-        groups += [f"k{n}", f"l{n}"] if label else [f"k{n}"]
-        if join and join not in joins:
-            joins.append(join)
-    order = ", ".join(f"k{n}" for n in range(len(spec.group_by)))
+        names_of = _DIMENSIONS[dimension][1]
+        labels.append(f"n{n}.name AS l{n}" if names_of else f"NULL::text AS l{n}")
+        if names_of:
+            joins.append(f" LEFT JOIN ({names_of}) AS n{n} ON n{n}.key = p.k{n}")
+    order = ", ".join(names)
     if spec.sort is Sort.SOLD_DESC:
         order = f"sold_grams DESC, sold_gmv_vnd DESC, {order}"
+    join = bool(_NEEDS_COOPERATIVE.intersection(spec.group_by))
+    grouped = (
+        f"SELECT {', '.join(keys)}, {_SUMS} FROM {_source(spec, grain_for(spec), where, join=join)}"  # noqa: S608 - names are ours, values are bound
+        f" GROUP BY {', '.join(names)} HAVING {_ANY_NONZERO}"
+    )
     sql = (
-        f"SELECT {', '.join(selects)}, {_SUMS}, count(*) OVER () AS groups"  # noqa: S608 - names are ours, values are bound
-        f" FROM ({_union(grain_for(spec), where.base)}) AS f"
-        f" JOIN cooperatives c ON c.id = f.cooperative_id {' '.join(joins)}"
-        f" {'WHERE ' + ' AND '.join(where.joined) if where.joined else ''}"
-        f" GROUP BY {', '.join(groups)} HAVING {_ANY_NONZERO}"
-        f" ORDER BY {order} LIMIT :limit OFFSET :offset"
+        f"SELECT p.*, {', '.join(labels)} FROM ("  # noqa: S608 - names are ours, values are bound
+        f"SELECT g.*, count(*) OVER () AS groups FROM ({grouped}) AS g"
+        f" ORDER BY {order} LIMIT :limit OFFSET :offset) AS p{''.join(joins)} ORDER BY {order}"
     )
     return text(sql), {**where.params, "limit": limit, "offset": offset}
 
@@ -144,10 +227,8 @@ def report_query(
 def totals_query(spec: ReportSpec, actor: Actor) -> tuple[TextClause, dict[str, Any]]:
     """Everything the filters match, at the coarsest grain they allow (orders counted once)."""
     where = _filters(spec, actor)
-    grain = grain_for(spec.model_copy(update={"group_by": [Dimension.DAY]}))
-    sql = (
-        f"SELECT {_SUMS} FROM ({_union(grain, where.base)}) AS f"  # noqa: S608 - names are ours, values are bound
-        f" JOIN cooperatives c ON c.id = f.cooperative_id"
-        f" {'WHERE ' + ' AND '.join(where.joined) if where.joined else ''}"
-    )
+    # Grouped by nothing finer than a month: whole months come from the monthly facts.
+    spec = spec.model_copy(update={"group_by": [Dimension.MONTH]})
+    grain = grain_for(spec)
+    sql = f"SELECT {_SUMS} FROM {_source(spec, grain, where, join=False)}"  # noqa: S608 - names are ours, values are bound
     return text(sql), where.params

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 
 import pygal
@@ -28,7 +28,11 @@ _STYLE = Style(
 
 
 def weekly_tonnes(
-    rows: Sequence[ReportRow], first_week: date, weeks: int, labels: tuple[str, str, str]
+    rows: Sequence[ReportRow],
+    first_week: date,
+    weeks: int,
+    labels: tuple[str, str, str],
+    tonnes: Callable[[float], str],
 ) -> str:
     """Tonnes sold and delivered per week (weeks without sales drawn as zero)."""
     sold_label, delivered_label, title = labels
@@ -39,7 +43,7 @@ def weekly_tonnes(
         legend_at_bottom=True, legend_at_bottom_columns=2, show_y_guides=True,
         x_label_rotation=0, truncate_label=-1, margin=8, spacing=6, title=None,
         show_minor_x_labels=False, x_labels_major_every=3, print_values=False,
-        value_formatter=lambda v: f"{v:.3f} t", explicit_size=False,
+        value_formatter=tonnes, explicit_size=False,
     )  # fmt: skip
     chart.x_labels = [day.strftime("%d/%m") for day in days]
     sold = [by_week[d.isoformat()].sold.tonnes if d.isoformat() in by_week else 0 for d in days]

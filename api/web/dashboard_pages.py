@@ -14,7 +14,7 @@ from api.reports.schemas import MAX_EXPORT_ROWS, Dimension, ReportSpec, Sort
 from api.reports.service import tonnage_report
 from api.web.charts import weekly_tonnes
 from api.web.deps import PageActor
-from api.web.i18n import translations
+from api.web.i18n import number, translations
 from api.web.rendering import render, request_language
 
 router = APIRouter(include_in_schema=False)
@@ -30,10 +30,12 @@ def _share(rows: list[Any]) -> float:
 async def dashboard_page(request: Request, session: SessionDep, actor: PageActor) -> Response:
     """The programme's numbers in the signed-in person's scope."""
     data = await dashboard(session, actor)
-    gettext = translations(request_language(request)).gettext
+    lang = request_language(request)
+    gettext = translations(lang).gettext
     chart = weekly_tonnes(
         data.weeks, week_start(), WEEKS_SHOWN,
         (gettext("Sold"), gettext("Delivered"), gettext("Tonnes sold per week")),
+        lambda value: f"{number(value, lang, 3)} t",
     )  # fmt: skip
     context = {
         "data": data, "chart": chart, "role": actor.role.value,

@@ -142,11 +142,21 @@ async def compact(db: Database) -> None:
 Key = tuple[Any, ...]
 
 
-async def read_model(db: Database, grain: int) -> dict[Key, tuple[int, ...]]:
-    """Facts plus pending deltas per key, zero keys left out."""
+PERIODS = {"day": "tonnage_facts", "week": "tonnage_week_facts", "month": "tonnage_month_facts"}
+
+
+def _start(day: date, period: str) -> date:
+    if period == "week":
+        return day - timedelta(days=day.weekday())
+    return day.replace(day=1) if period == "month" else day
+
+
+async def read_model(db: Database, grain: int, period: str = "day") -> dict[Key, tuple[int, ...]]:
+    """Daily, weekly or monthly facts plus pending deltas per key, zero keys left out."""
     out: dict[Key, tuple[int, ...]] = {}
+    facts = PERIODS[period]
     async with db.session() as session:
-        for table in ("tonnage_facts", "tonnage_deltas"):
+        for table in (facts, "tonnage_deltas"):
             rows = await session.execute(
                 text(
                     "SELECT day, cooperative_id, platform, live_session_id, category, product_id, "  # noqa: S608 - table names are ours
@@ -157,12 +167,13 @@ async def read_model(db: Database, grain: int) -> dict[Key, tuple[int, ...]]:
             )
             for row in rows:
                 key, values = tuple(row[:6]), tuple(int(v) for v in row[6:])
+                key = (_start(key[0], period), *key[1:])
                 old = out.get(key, (0,) * 8)
                 out[key] = tuple(a + b for a, b in zip(old, values, strict=True))
     return {k: v for k, v in out.items() if any(v)}
 
 
-async def recomputed(db: Database, grain: int) -> dict[Key, tuple[int, ...]]:
+async def recomputed(db: Database, grain: int, period: str = "day") -> dict[Key, tuple[int, ...]]:
     """The same, counted in Python from the raw orders and lines (the definitions, restated)."""
     async with db.session() as session:
         rows = (
@@ -177,10 +188,10 @@ async def recomputed(db: Database, grain: int) -> dict[Key, tuple[int, ...]]:
                 )
             )
         ).all()
-    return _count(rows, grain)
+    return _count(rows, grain, period)
 
 
-def _count(rows: Iterable[Any], grain: int) -> dict[Key, tuple[int, ...]]:
+def _count(rows: Iterable[Any], grain: int, period: str) -> dict[Key, tuple[int, ...]]:
     sums: dict[Key, list[int]] = defaultdict(lambda: [0] * 8)
     orders: dict[Key, set[tuple[int, bool, bool]]] = defaultdict(set)
     for r in rows:
@@ -188,7 +199,7 @@ def _count(rows: Iterable[Any], grain: int) -> dict[Key, tuple[int, ...]]:
         delivered = sold and (
             r.fulfilment_status == "delivered" or r.status in ("delivered", "completed")
         )
-        day = r.placed_at.astimezone(VN).date()
+        day = _start(r.placed_at.astimezone(VN).date(), period)
         category = r.category or "" if grain >= 1 else ""
         product = (r.product_id or 0) if grain == 2 else 0
         key = (day, r.cooperative_id, r.platform, r.live_session_id or 0, category, product)

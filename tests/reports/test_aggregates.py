@@ -28,7 +28,9 @@ from tests.reports.rig import (
 
 async def _assert_agree(db: Database) -> None:
     for grain in (0, 1, 2):
-        assert await read_model(db, grain) == await recomputed(db, grain), f"grain {grain}"
+        for period in ("day", "week", "month"):
+            expected = await recomputed(db, grain, period)
+            assert await read_model(db, grain, period) == expected, (grain, period)
 
 
 async def test_random_mix_of_creates_cancels_deliveries_and_returns(

@@ -67,6 +67,13 @@ async def test_groupings_and_filters_match_hand_counts(
     db: Database, world: World, client: httpx.AsyncClient
 ) -> None:
     scene = await _scene(db, world)
+    # Once with every change still a delta, once folded into the daily and monthly facts.
+    await _expect_hand_counts(client, world, scene)
+    await compact(db)
+    await _expect_hand_counts(client, world, scene)
+
+
+async def _expect_hand_counts(client: httpx.AsyncClient, world: World, scene: Scene) -> None:
     token = world.users["program_manager"].token
     by_day = await _get(client, token, group_by="day")
     rows = {r["key"]["day"]: r for r in by_day["items"]}
@@ -98,6 +105,32 @@ async def test_groupings_and_filters_match_hand_counts(
     monthly = await _get(client, token, group_by=["month", "cooperative"], channel="shopee")
     assert monthly["items"] == []
     assert monthly["total"] == 0
+    november = await _get(
+        client, token, group_by="month", date_from="2026-11-01", date_to="2026-11-30"
+    )
+    assert [(r["key"]["month"], _sold(r)[0]) for r in november["items"]] == [("2026-11-01", 3)]
+    # Mid-month bounds: whole months from the monthly facts, the edges from the daily ones.
+    for date_from, date_to, expected in (
+        ("2026-10-15", "2026-11-05", [2]),
+        ("2026-10-15", "2026-12-05", [2, 1]),
+        ("2026-11-02", "2027-01-10", [2, 1]),
+        ("2026-11-03", "2027-01-10", [1]),
+    ):
+        found = await _get(
+            client, token, group_by="cooperative", date_from=date_from, date_to=date_to
+        )
+        assert [_sold(r)[0] for r in found["items"]] == expected, (date_from, date_to)
+        assert found["totals"]["sold"]["orders"] == sum(expected)
+    # By week: whole weeks from the weekly facts, the days around them from the daily ones.
+    for date_from, date_to, weeks in (
+        ("2026-11-02", "2026-11-15", [("2026-11-02", 2), ("2026-11-09", 1)]),
+        ("2026-11-03", "2026-11-15", [("2026-11-09", 1)]),
+        ("2026-10-28", "2026-11-10", [("2026-11-02", 2), ("2026-11-09", 1)]),
+        ("2026-11-02", "2026-11-09", [("2026-11-02", 2)]),
+    ):
+        weekly = await _get(client, token, group_by="week", date_from=date_from, date_to=date_to)
+        found_weeks = [(r["key"]["week"], _sold(r)[0]) for r in weekly["items"]]
+        assert found_weeks == weeks, (date_from, date_to)
 
 
 async def test_each_cooperative_sees_only_its_own(
