@@ -45,6 +45,7 @@ _DIMENSIONS: dict[Dimension, tuple[str, str | None]] = {
 }
 _NEEDS_COOPERATIVE = frozenset({Dimension.PROVINCE, Dimension.COMMUNE})
 _SUMS = ", ".join(f"sum(f.{m})::bigint AS {m}" for m in MEASURE_COLUMNS)
+_TOTALS = ", ".join(f"sum(f.{m})::bigint AS total_{m}" for m in MEASURE_COLUMNS)
 _ANY_NONZERO = " OR ".join(f"sum(f.{m}) <> 0" for m in MEASURE_COLUMNS)
 _FACT_COLUMNS = (
     "day, cooperative_id, platform, live_session_id, category, product_id, "
@@ -156,7 +157,7 @@ def _select(table: str, conditions: list[str]) -> str:
     return f"SELECT {_FACT_COLUMNS} FROM {table} WHERE {' AND '.join(conditions)}"  # noqa: S608 - names are ours, values are bound
 
 
-def _union(spec: ReportSpec, grain: Grain, where: _Where) -> str:
+def _union(spec: ReportSpec, grain: Grain, where: _Where, prefix: str = "") -> str:
     """Whole periods from the weekly or monthly facts, the days around them from the daily
     facts, and the pending deltas (always per day)."""
     base = [f"grain = {int(grain)}", *where.base]
@@ -171,23 +172,25 @@ def _union(spec: ReportSpec, grain: Grain, where: _Where) -> str:
     if periods is None:
         return f"{_select('tonnage_facts', days)} UNION ALL {_select('tonnage_deltas', days)}"
     inside, edges = [*base], []
+    # The page and its totals may read different periods: each names its bounds apart.
+    first, end = f"{prefix}period_first", f"{prefix}period_end"
     if periods.first is not None:
-        inside.append("day >= :period_first")
-        edges.append("(day >= :date_from AND day < :period_first)")
-        where.params["period_first"] = periods.first
+        inside.append(f"day >= :{first}")
+        edges.append(f"(day >= :date_from AND day < :{first})")
+        where.params[first] = periods.first
     if periods.end is not None:
-        inside.append("day < :period_end")
-        edges.append("(day >= :period_end AND day <= :date_to)")
-        where.params["period_end"] = periods.end
+        inside.append(f"day < :{end}")
+        edges.append(f"(day >= :{end} AND day <= :date_to)")
+        where.params[end] = periods.end
     sources = [_select(periods.table, inside), _select("tonnage_deltas", days)]
     if edges:
         sources.append(_select("tonnage_facts", [*base, f"({' OR '.join(edges)})"]))
     return " UNION ALL ".join(sources)
 
 
-def _source(spec: ReportSpec, grain: Grain, where: _Where, *, join: bool) -> str:
+def _source(spec: ReportSpec, grain: Grain, where: _Where, *, join: bool, prefix: str = "") -> str:
     """The union, joined to the cooperatives when a key or a filter needs their address."""
-    source = f"({_union(spec, grain, where)}) AS f"
+    source = f"({_union(spec, grain, where, prefix)}) AS f"
     if join or where.joined:
         source += " JOIN cooperatives c ON c.id = f.cooperative_id"
     if where.joined:
@@ -198,7 +201,11 @@ def _source(spec: ReportSpec, grain: Grain, where: _Where, *, join: bool) -> str
 def report_query(
     spec: ReportSpec, actor: Actor, *, limit: int, offset: int
 ) -> tuple[TextClause, dict[str, Any]]:
-    """The grouped rows of one page, each with the number of groups in all pages."""
+    """One page of groups, each with the number of groups in all pages, beside the totals.
+
+    One statement, so page and totals come from one snapshot; the totals (`total_*`) are on
+    every row, and on a single row of NULL keys when the page is empty.
+    """
     where = _filters(spec, actor)
     keys = [f"{_DIMENSIONS[d][0]} AS k{n}" for n, d in enumerate(spec.group_by)]
     names = [f"k{n}" for n in range(len(spec.group_by))]
@@ -216,19 +223,27 @@ def report_query(
         f"SELECT {', '.join(keys)}, {_SUMS} FROM {_source(spec, grain_for(spec), where, join=join)}"  # noqa: S608 - names are ours, values are bound
         f" GROUP BY {', '.join(names)} HAVING {_ANY_NONZERO}"
     )
-    sql = (
+    page = (
         f"SELECT p.*, {', '.join(labels)} FROM ("  # noqa: S608 - names are ours, values are bound
         f"SELECT g.*, count(*) OVER () AS groups FROM ({grouped}) AS g"
-        f" ORDER BY {order} LIMIT :limit OFFSET :offset) AS p{''.join(joins)} ORDER BY {order}"
+        f" ORDER BY {order} LIMIT :limit OFFSET :offset) AS p{''.join(joins)}"
+    )
+    sql = (
+        f"WITH t AS ({_totals(spec, where)}) SELECT t.*, page.* FROM t"  # noqa: S608 - names are ours, values are bound
+        f" LEFT JOIN ({page}) AS page ON true ORDER BY {order}"
     )
     return text(sql), {**where.params, "limit": limit, "offset": offset}
 
 
+def _totals(spec: ReportSpec, where: _Where, prefix: str = "t_") -> str:
+    # Grouped by nothing finer than a month: whole months come from the monthly facts, and the
+    # grain is the coarsest the filters allow, so every order counts once.
+    monthly = spec.model_copy(update={"group_by": [Dimension.MONTH]})
+    source = _source(monthly, grain_for(monthly), where, join=False, prefix=prefix)
+    return f"SELECT {_TOTALS} FROM {source}"  # noqa: S608 - names are ours, values are bound
+
+
 def totals_query(spec: ReportSpec, actor: Actor) -> tuple[TextClause, dict[str, Any]]:
-    """Everything the filters match, at the coarsest grain they allow (orders counted once)."""
+    """Everything the filters match (`total_*` columns), each order counted once."""
     where = _filters(spec, actor)
-    # Grouped by nothing finer than a month: whole months come from the monthly facts.
-    spec = spec.model_copy(update={"group_by": [Dimension.MONTH]})
-    grain = grain_for(spec)
-    sql = f"SELECT {_SUMS} FROM {_source(spec, grain, where, join=False)}"  # noqa: S608 - names are ours, values are bound
-    return text(sql), where.params
+    return text(_totals(spec, where, prefix="")), where.params

@@ -44,6 +44,8 @@ async def tonnage_report(
     """One page of groups in the actor's scope, and the totals of all of them."""
     sql, params = report_query(spec, actor, limit=limit, offset=offset)
     rows = (await session.execute(sql, params)).all()
+    # Keys are never NULL in the read model: a NULL first key is the empty page's one row.
+    page = [row for row in rows if row.k0 is not None]
     items = [
         ReportRow(
             key={d.value: _key(d, getattr(row, f"k{n}")) for n, d in enumerate(spec.group_by)},
@@ -51,10 +53,10 @@ async def tonnage_report(
             sold=_measures(row, "sold"),
             delivered=_measures(row, "delivered"),
         )
-        for row in rows
+        for row in page
     ]
-    total = int(rows[0].groups) if rows else 0
-    if not rows and offset:
+    total = int(page[0].groups) if page else 0
+    if not page and offset:
         total = await count_groups(session, actor, spec)
     return TonnageReport(
         group_by=spec.group_by,
@@ -64,7 +66,7 @@ async def tonnage_report(
         total=total,
         limit=limit,
         offset=offset,
-        totals=await report_totals(session, actor, spec),
+        totals=_totals(rows[0]),
     )
 
 
@@ -72,7 +74,14 @@ async def count_groups(session: AsyncSession, actor: Actor, spec: ReportSpec) ->
     """How many groups the report has (for a page past the last one)."""
     sql, params = report_query(spec, actor, limit=1, offset=0)
     row = (await session.execute(sql, params)).first()
-    return int(row.groups) if row else 0
+    return int(row.groups) if row is not None and row.k0 is not None else 0
+
+
+def _totals(row: Any) -> dict[str, Measures]:
+    if row.total_sold_orders is None:
+        zero = Measures.of(0, 0, 0, 0)
+        return {"sold": zero, "delivered": zero}
+    return {"sold": _measures(row, "total_sold"), "delivered": _measures(row, "total_delivered")}
 
 
 async def report_totals(
@@ -80,8 +89,4 @@ async def report_totals(
 ) -> dict[str, Measures]:
     """Sold and delivered over everything the filters match, each order counted once."""
     sql, params = totals_query(spec, actor)
-    row = (await session.execute(sql, params)).one()
-    zero = Measures.of(0, 0, 0, 0)
-    if row.sold_orders is None:
-        return {"sold": zero, "delivered": zero}
-    return {"sold": _measures(row, "sold"), "delivered": _measures(row, "delivered")}
+    return _totals((await session.execute(sql, params)).one())
