@@ -65,21 +65,26 @@ $$;
 -- Recount the given orders: append (new - old) to the deltas at every grain, then replace
 -- their contributions. Callers hold the orders' row locks already (every writer of an order or
 -- its lines does); taking them here too keeps a writer that did not from racing another.
+-- Orders counted for the first time (the batch intake) cost one count and no delete.
 CREATE FUNCTION tonnage_refresh(ids bigint[]) RETURNS void
 LANGUAGE plpgsql AS $$
+DECLARE
+    counted_before boolean;
 BEGIN
     IF ids IS NULL OR cardinality(ids) = 0 THEN
         RETURN;
     END IF;
     PERFORM 1 FROM orders WHERE id = ANY(ids) ORDER BY id FOR NO KEY UPDATE;
-    INSERT INTO tonnage_deltas (grain, day, cooperative_id, platform, live_session_id, category,
-                                product_id, sold_orders, sold_units, sold_grams, sold_gmv_vnd,
-                                delivered_orders, delivered_units, delivered_grams,
-                                delivered_gmv_vnd)
-    WITH changed AS (
-        SELECT -1 AS s, c.* FROM tonnage_contributions c WHERE c.order_id = ANY(ids)
+    counted_before := EXISTS (SELECT 1 FROM tonnage_contributions WHERE order_id = ANY(ids));
+    WITH fresh AS MATERIALIZED (
+        SELECT * FROM tonnage_compute(ids)
+    ), first_count AS (
+        INSERT INTO tonnage_contributions SELECT * FROM fresh WHERE NOT counted_before
+    ), changed AS (
+        SELECT -1 AS s, c.* FROM tonnage_contributions c
+         WHERE counted_before AND c.order_id = ANY(ids)
         UNION ALL
-        SELECT 1, f.* FROM tonnage_compute(ids) f
+        SELECT 1, f.* FROM fresh f
     ), per_order AS (
         SELECT s, order_id, day, cooperative_id, platform, live_session_id, sold, delivered,
                category, GROUPING(category) AS grouped, sum(grams) AS grams, sum(units) AS units,
@@ -99,6 +104,10 @@ BEGIN
                sold, delivered, grams, units, gmv_vnd
           FROM changed
     )
+    INSERT INTO tonnage_deltas (grain, day, cooperative_id, platform, live_session_id, category,
+                                product_id, sold_orders, sold_units, sold_grams, sold_gmv_vnd,
+                                delivered_orders, delivered_units, delivered_grams,
+                                delivered_gmv_vnd)
     SELECT grain, day, cooperative_id, platform, live_session_id, category, product_id,
            sum(s * sold::int), sum(s * sold::int * units), sum(s * sold::int * grams),
            sum(s * sold::int * gmv_vnd),
@@ -110,8 +119,10 @@ BEGIN
         OR sum(s * sold::int * grams) <> 0 OR sum(s * sold::int * gmv_vnd) <> 0
         OR sum(s * delivered::int) <> 0 OR sum(s * delivered::int * units) <> 0
         OR sum(s * delivered::int * grams) <> 0 OR sum(s * delivered::int * gmv_vnd) <> 0;
-    DELETE FROM tonnage_contributions WHERE order_id = ANY(ids);
-    INSERT INTO tonnage_contributions SELECT * FROM tonnage_compute(ids);
+    IF counted_before THEN
+        DELETE FROM tonnage_contributions WHERE order_id = ANY(ids);
+        INSERT INTO tonnage_contributions SELECT * FROM tonnage_compute(ids);
+    END IF;
 END
 $$;
 
