@@ -1,7 +1,7 @@
 """The tonnage read model: per-order contributions, pending deltas and compacted facts.
 
-Database triggers (migration 0006) keep these in the transaction that changes an order or its
-lines; `docs/reports.md` says why. Key columns use 0 / '' for "none" so the keys stay plain
+Database triggers (migration 0007_tonnage) keep these in the transaction that changes an order
+or its lines; `docs/reports.md` says why. Key columns use 0 / '' for "none" so the keys stay plain
 unique constraints: `live_session_id` 0 is "not in a live session", `product_id` 0 an unmapped
 line, and in the coarser grains the columns they do not carry.
 """
