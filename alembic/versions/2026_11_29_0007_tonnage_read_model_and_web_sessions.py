@@ -1,7 +1,7 @@
 """tonnage read model (contributions, deltas, facts, triggers) and web sessions
 
 Revision ID: 0007_tonnage
-Revises: 0006_inbox
+Revises: 0006_carrier
 Create Date: 2026-11-29 10:00:00
 
 The triggers keep `tonnage_contributions` (what each order counts for, per product) in the
@@ -18,7 +18,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0007_tonnage"
-down_revision: str | Sequence[str] | None = "0006_inbox"
+down_revision: str | Sequence[str] | None = "0006_carrier"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
