@@ -7,7 +7,7 @@ UV_VERSION := 0.13.8
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test test-pure lint format bench mutate fuzz deploy-check clean stop-embedded
+.PHONY: install run test test-pure lint format bench mutate fuzz deploy-check clean stop-embedded browser
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -41,13 +41,25 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The dashboard's browser test drives Debian's chromium through Playwright. Installed here when
+# missing and the machine allows it (root with apt-get); in CI the test fails without it.
+browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+				|| echo "could not install chromium: the browser test will say so"; \
+		else \
+			echo "chromium missing and not installable here: the browser test will say so"; \
+		fi; \
+	fi
+
 # Pure tests first, with PostgreSQL and Redis pointed at closed ports: one that reaches for
 # a server fails here. Then the rest in parallel: each pytest-xdist worker has its own
 # database, Redis database number, simulators and API (tests/stack.py).
 TEST_WORKERS ?= 2
 UNREACHABLE := DATABASE_URL=postgresql://phien@127.0.0.1:1/unreachable REDIS_URL=redis://127.0.0.1:1/0
 
-test: lint
+test: lint browser
 	$(UNREACHABLE) $(BIN)/pytest -m pure -q
 	$(BIN)/pytest -m "not pure" -n $(TEST_WORKERS)
 

@@ -31,7 +31,9 @@ from api.ops.docs import install_docs
 from api.ops.openapi import add_error_responses
 from api.ops.router import router as ops_router
 from api.orders.router import router as orders_router
+from api.reports.router import router as reports_router
 from api.shipments.router import router as shipments_router
+from api.web.pages import install_pages
 from api.webhooks.inbox import InboxWriter
 from api.webhooks.openapi import webhook_paths
 from api.webhooks.receive import WebhookLane
@@ -51,6 +53,7 @@ def api_v1() -> APIRouter:
         live_sessions_router,
         shipments_router,
         inbound_events_router,
+        reports_router,
     ):
         router.include_router(sub)
     return router
@@ -160,6 +163,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops_router)
     install_docs(app)
     app.include_router(api_v1())
+    install_pages(app)
     app.add_middleware(
         WebhookLane, context=lambda: WebhookContext(app.state.settings, app.state.inbox)
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from sqlalchemy import text
 
 from api.catalogue.schemas import ProductCreate
 from api.catalogue.service import create_product
@@ -86,6 +88,10 @@ async def _seed(db_url: str) -> None:
             cooperative_id=coop.id, platform="tiktok_shop", shop_id=sim.DEFAULT_SHOP_ID,
             shop_cipher=sim.DEFAULT_SHOP_CIPHER, access_token=config.access_token,
             refresh_token=config.refresh_token))  # fmt: skip
+        if os.environ.get("BENCH_WITHOUT_TONNAGE_TRIGGERS") == "1":
+            # For an A/B of the report read model's cost on the intake (docs/reports.md).
+            for table in ("orders", "order_lines"):
+                await session.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
         await session.commit()
     await db.dispose()
 

@@ -15,7 +15,17 @@ from api.core.jobs import Job
 from api.core.queue import JOB_TIMEOUT_S, QUEUE_NAME
 from api.core.serialization import deserialize, serialize
 from workers.context import MAX_JOBS, shutdown, startup
-from workers.jobs import cancel, channels, drain, handoff, labels, reconcile, retention, tracking
+from workers.jobs import (
+    cancel,
+    channels,
+    drain,
+    handoff,
+    labels,
+    reconcile,
+    reports,
+    retention,
+    tracking,
+)
 from workers.supervise import PhienWorker, new_worker_name
 
 
@@ -64,6 +74,9 @@ CRON_JOBS: list[CronJob] = [
         second=set(range(1, 60, 3)),
         run_at_startup=True,
     ),
+    # Reports add pending deltas to the facts, so this only keeps the delta table short.
+    cron(reports.compact_tonnage, name=Job.COMPACT_TONNAGE, second=set(range(2, 60, 5))),
+    cron(reports.drop_empty_facts, name=Job.DROP_EMPTY_FACTS, minute={41}, second=30),
     cron(
         channels.refresh_expiring_tokens,
         name=Job.REFRESH_EXPIRING_TOKENS,

@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     http_head_timeout_s: float = 10.0
     http_body_idle_timeout_s: float = 30.0
     http_limit_concurrency: int = 1000
+    # How long a browser stays signed in after exchanging its API token (pages only).
+    web_session_hours: int = 12
     # An inbox row still unhandled after this long is offered to the workers again.
     inbox_sweep_after_seconds: int = 10
     # Raw webhook bodies (buyers' names, phones, addresses) are dropped after this many days;

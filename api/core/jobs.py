@@ -28,3 +28,5 @@ class Job(StrEnum):
     REFRESH_EXPIRING_TOKENS = "refresh_expiring_tokens"
     PURGE_WEBHOOK_BODIES = "purge_webhook_bodies"
     REFRESH_LABELS = "refresh_labels"
+    COMPACT_TONNAGE = "compact_tonnage"
+    DROP_EMPTY_FACTS = "drop_empty_facts"

@@ -7,7 +7,15 @@ from api.cooperatives.models import Cooperative
 from api.core.db import metadata
 from api.live_sessions.models import LiveOffer, LiveSession
 from api.orders.models import Order, OrderEvent, OrderLine
+from api.reports.models import (
+    TonnageContribution,
+    TonnageDelta,
+    TonnageFact,
+    TonnageMonthFact,
+    TonnageWeekFact,
+)
 from api.shipments.models import Shipment, ShipmentEvent
+from api.web.models import WebSession
 from api.webhooks.models import InboundEvent
 
 __all__ = [
@@ -25,8 +33,14 @@ __all__ = [
     "ShipmentEvent",
     "SkuMapping",
     "StockMovement",
+    "TonnageContribution",
+    "TonnageDelta",
+    "TonnageFact",
+    "TonnageMonthFact",
+    "TonnageWeekFact",
     "UsedOAuthState",
     "User",
     "Variant",
+    "WebSession",
     "metadata",
 ]

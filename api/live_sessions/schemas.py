@@ -136,3 +136,11 @@ class LiveStats(Output):
     flagged_orders: int
     flags: dict[str, int]
     offers: list[OfferStats]
+    title: str = ""
+    # Orders (not cancelled) per minute on air: from the start to the end, or to now while live.
+    orders_per_minute: float = 0.0
+    # The minute (UTC, truncated) with the most orders, and how many.
+    peak_minute: datetime | None = None
+    peak_minute_orders: int = 0
+    # The three offers that sold the most units.
+    top_offers: list[OfferStats] = Field(default_factory=list)

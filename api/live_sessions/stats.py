@@ -12,7 +12,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.accounts.scope import Actor
-from api.live_sessions.models import LiveStatus
+from api.core.db import utcnow
+from api.live_sessions.models import LiveSession, LiveStatus
 from api.live_sessions.schemas import LiveStats, OfferStats
 from api.live_sessions.service import get_live_session
 
@@ -63,12 +64,34 @@ _PER_OFFER = text(
 )
 
 
+_PEAK_MINUTE = text(
+    """
+    SELECT date_trunc('minute', placed_at) AS minute, count(*) AS orders
+      FROM orders
+     WHERE live_session_id = :live_id AND status <> 'cancelled' AND placed_at IS NOT NULL
+     GROUP BY 1
+     ORDER BY 2 DESC, 1
+     LIMIT 1
+    """
+)
+
+
+def _per_minute(orders: int, live: LiveSession) -> float:
+    if live.actual_start is None:
+        return 0.0
+    end = live.actual_end or utcnow()
+    minutes = max((end - live.actual_start).total_seconds() / 60, 1.0)
+    return round(orders / minutes, 2)
+
+
 async def live_stats(session: AsyncSession, actor: Actor, live_id: int) -> LiveStats:
     """Orders, units, kg, GMV, cancellations and flags of a session, overall and per offer."""
     live = await get_live_session(session, actor, live_id)
     totals = (await session.execute(_TOTALS, {"live_id": live_id})).one()
     offers = (await session.execute(_PER_OFFER, {"live_id": live_id})).mappings().all()
     grams = int(totals.grams)
+    peak = (await session.execute(_PEAK_MINUTE, {"live_id": live_id})).first()
+    per_offer = [OfferStats.model_validate(dict(row)) for row in offers]
     return LiveStats(
         live_session_id=live_id,
         status=LiveStatus(live.status),
@@ -85,5 +108,10 @@ async def live_stats(session: AsyncSession, actor: Actor, live_id: int) -> LiveS
         cancellations=int(totals.cancellations),
         flagged_orders=int(totals.flagged_orders),
         flags={str(k): int(v) for k, v in totals.flags.items()},
-        offers=[OfferStats.model_validate(dict(row)) for row in offers],
+        offers=per_offer,
+        title=live.title,
+        orders_per_minute=_per_minute(int(totals.orders), live),
+        peak_minute=peak.minute if peak else None,
+        peak_minute_orders=int(peak.orders) if peak else 0,
+        top_offers=sorted(per_offer, key=lambda o: (-o.units_sold, o.offer_id))[:3],
     )

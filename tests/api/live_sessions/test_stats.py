@@ -65,6 +65,14 @@ async def test_stats_add_up_while_the_session_runs(
     assert response.status_code == 200
     stats = response.json()
     assert '"kg":61.185' in response.text
+    results = {k: stats.pop(k) for k in ("title", "orders_per_minute", "peak_minute",
+                                         "peak_minute_orders", "top_offers")}  # fmt: skip
+    assert results["title"] == live["title"]
+    minute = at.replace(second=0, microsecond=0)
+    assert datetime.fromisoformat(results["peak_minute"]) == minute
+    assert results["peak_minute_orders"] == 4
+    assert results["orders_per_minute"] > 0
+    assert [o["offer_id"] for o in results["top_offers"]] == [rice_offer["id"], honey_offer["id"]]
     assert stats == {
         "live_session_id": live["id"],
         "status": "live",
