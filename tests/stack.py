@@ -185,6 +185,12 @@ async def clean_stack(stack_servers: Stack) -> Stack:
 
 
 @pytest.fixture
+def api_base(clean_stack: Stack) -> str:
+    """The real application's base URL on its loopback port."""
+    return clean_stack.api_base
+
+
+@pytest.fixture
 def settings(clean_stack: Stack) -> Settings:
     """Settings pointing at the test database, Redis and the simulators."""
     return clean_stack.settings

@@ -125,9 +125,19 @@ async def test_a_batch_ends_by_its_deadline_and_leaves_the_rest_to_their_own_job
     assert [(await shipment_of(db, i)).status for i in ids] == ["handed_off"] * 3
 
 
-async def test_a_workers_database_pool_covers_its_jobs(job_ctx: dict[str, Any]) -> None:
-    assert job_ctx["settings"].db_pool_size is None  # nothing configured: the default applies
-    assert job_ctx["db"].engine.pool.size() >= WorkerSettings.max_jobs
+async def test_a_workers_database_pool_covers_its_jobs(settings: Settings, redis_url: str) -> None:
+    # Nothing configured (the test stack itself sets a small pool): the default applies. A
+    # pool's size is its allowance; connections open only when jobs ask for them.
+    ctx: dict[str, Any] = {
+        "redis": await create_pool(RedisSettings.from_dsn(redis_url)),
+        "settings": settings.model_copy(update={"db_pool_size": None}),
+    }
+    await startup(ctx)
+    try:
+        assert ctx["db"].engine.pool.size() >= WorkerSettings.max_jobs
+    finally:
+        await shutdown(ctx)
+        await ctx["redis"].aclose()
 
 
 async def _idle_in_transaction(db: Database) -> int:
