@@ -65,7 +65,9 @@ def _require_configured(settings: Settings, platform: AuthorisingPlatform) -> No
     else:
         ready = bool(settings.shopee_partner_id and settings.shopee_partner_key.get_secret_value())
     if not ready:
-        raise Unavailable(f"{platform.value} is not configured on this server")
+        # Not an outage (retrying will not help) and not the caller's input: a state of this
+        # server that an operator changes. 409, never a 5xx that tells clients to retry.
+        raise Conflict(f"{platform.value} is not configured on this server")
 
 
 async def authorisation_link(

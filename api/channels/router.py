@@ -88,7 +88,16 @@ async def create_authorisation_link(
     )
 
 
-@router.get("/oauth/{platform}/callback", response_model=ConnectedShops)
+@router.get(
+    "/oauth/{platform}/callback",
+    response_model=ConnectedShops,
+    responses={
+        400: {
+            "description": "The state or code is not valid here (forged, expired or used)",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+    },
+)
 async def authorisation_callback(
     platform: AuthorisingPlatform,
     request: Request,
