@@ -21,6 +21,7 @@ def _extracted() -> set[str]:
     return {message if isinstance(message, str) else message[0] for _, _, message, _, _ in found}
 
 
+@pytest.mark.pure
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_catalog_translates_every_message(lang: str) -> None:
     po = files("api.web").joinpath("locale", lang, "LC_MESSAGES", "messages.po").read_bytes()
