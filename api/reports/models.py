@@ -87,7 +87,27 @@ class TonnageDelta(SQLModel, table=True):
     delivered_gmv_vnd: int = Field(sa_column=_big())
 
 
-class TonnageFact(SQLModel, table=True):
+class _FactRow(SQLModel):
+    """The columns every fact table has: its key (grain, day, coop, …) and the measures."""
+
+    grain: int = Field(primary_key=True, sa_type=SmallInteger)
+    day: date = Field(primary_key=True)
+    cooperative_id: int = Field(primary_key=True, sa_type=BigInteger)
+    platform: str = Field(primary_key=True, sa_type=String(32))
+    live_session_id: int = Field(primary_key=True, sa_type=BigInteger)
+    category: str = Field(primary_key=True, sa_type=String(32))
+    product_id: int = Field(primary_key=True, sa_type=BigInteger)
+    sold_orders: int = Field(sa_type=BigInteger)
+    sold_units: int = Field(sa_type=BigInteger)
+    sold_grams: int = Field(sa_type=BigInteger)
+    sold_gmv_vnd: int = Field(sa_type=BigInteger)
+    delivered_orders: int = Field(sa_type=BigInteger)
+    delivered_units: int = Field(sa_type=BigInteger)
+    delivered_grams: int = Field(sa_type=BigInteger)
+    delivered_gmv_vnd: int = Field(sa_type=BigInteger)
+
+
+class TonnageFact(_FactRow, table=True):
     """Compacted totals per key; a report adds the pending deltas to these."""
 
     __tablename__ = "tonnage_facts"
@@ -95,24 +115,8 @@ class TonnageFact(SQLModel, table=True):
         Index("ix_tonnage_facts_grain_cooperative_day", "grain", "cooperative_id", "day"),
     )
 
-    grain: int = Field(sa_column=Column(SmallInteger, primary_key=True))
-    day: date = Field(sa_column=Column(Date, primary_key=True))
-    cooperative_id: int = Field(sa_column=_big(primary_key=True))
-    platform: str = Field(sa_column=Column(String(32), primary_key=True))
-    live_session_id: int = Field(sa_column=_big(primary_key=True))
-    category: str = Field(sa_column=Column(String(32), primary_key=True))
-    product_id: int = Field(sa_column=_big(primary_key=True))
-    sold_orders: int = Field(sa_column=_big())
-    sold_units: int = Field(sa_column=_big())
-    sold_grams: int = Field(sa_column=_big())
-    sold_gmv_vnd: int = Field(sa_column=_big())
-    delivered_orders: int = Field(sa_column=_big())
-    delivered_units: int = Field(sa_column=_big())
-    delivered_grams: int = Field(sa_column=_big())
-    delivered_gmv_vnd: int = Field(sa_column=_big())
 
-
-class TonnageMonthFact(SQLModel, table=True):
+class TonnageMonthFact(_FactRow, table=True):
     """The same totals per calendar month (`day` is the month's first day), for long ranges."""
 
     __tablename__ = "tonnage_month_facts"
@@ -120,43 +124,11 @@ class TonnageMonthFact(SQLModel, table=True):
         Index("ix_tonnage_month_facts_grain_cooperative_day", "grain", "cooperative_id", "day"),
     )
 
-    grain: int = Field(sa_column=Column(SmallInteger, primary_key=True))
-    day: date = Field(sa_column=Column(Date, primary_key=True))
-    cooperative_id: int = Field(sa_column=_big(primary_key=True))
-    platform: str = Field(sa_column=Column(String(32), primary_key=True))
-    live_session_id: int = Field(sa_column=_big(primary_key=True))
-    category: str = Field(sa_column=Column(String(32), primary_key=True))
-    product_id: int = Field(sa_column=_big(primary_key=True))
-    sold_orders: int = Field(sa_column=_big())
-    sold_units: int = Field(sa_column=_big())
-    sold_grams: int = Field(sa_column=_big())
-    sold_gmv_vnd: int = Field(sa_column=_big())
-    delivered_orders: int = Field(sa_column=_big())
-    delivered_units: int = Field(sa_column=_big())
-    delivered_grams: int = Field(sa_column=_big())
-    delivered_gmv_vnd: int = Field(sa_column=_big())
 
-
-class TonnageWeekFact(SQLModel, table=True):
+class TonnageWeekFact(_FactRow, table=True):
     """The same totals per week (`day` is its Monday), for reports by week."""
 
     __tablename__ = "tonnage_week_facts"
     __table_args__ = (
         Index("ix_tonnage_week_facts_grain_cooperative_day", "grain", "cooperative_id", "day"),
     )
-
-    grain: int = Field(sa_column=Column(SmallInteger, primary_key=True))
-    day: date = Field(sa_column=Column(Date, primary_key=True))
-    cooperative_id: int = Field(sa_column=_big(primary_key=True))
-    platform: str = Field(sa_column=Column(String(32), primary_key=True))
-    live_session_id: int = Field(sa_column=_big(primary_key=True))
-    category: str = Field(sa_column=Column(String(32), primary_key=True))
-    product_id: int = Field(sa_column=_big(primary_key=True))
-    sold_orders: int = Field(sa_column=_big())
-    sold_units: int = Field(sa_column=_big())
-    sold_grams: int = Field(sa_column=_big())
-    sold_gmv_vnd: int = Field(sa_column=_big())
-    delivered_orders: int = Field(sa_column=_big())
-    delivered_units: int = Field(sa_column=_big())
-    delivered_grams: int = Field(sa_column=_big())
-    delivered_gmv_vnd: int = Field(sa_column=_big())
