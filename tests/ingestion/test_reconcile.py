@@ -7,6 +7,7 @@ anyway; and nothing pulled before the five-minute cron after a platform came bac
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -14,7 +15,7 @@ import redis.asyncio as aioredis
 
 from api.channels.models import ChannelConnection
 from api.core.config import Settings
-from api.core.db import Database
+from api.core.db import Database, utcnow
 from api.core.queue import JobQueue
 from integrations.simulators import tiktok_shop as tiktok_shop_sim
 from integrations.simulators.serve import serve_in_background
@@ -66,7 +67,15 @@ async def test_a_platform_answering_again_rings_a_pull_at_once(
     own_sim: tuple[str, Settings], world: World, db: Database, client: httpx.AsyncClient
 ) -> None:
     sim, own = own_sim
-    await connect_tiktok_shop(db, world.coop_a)
+    connection_id = await connect_tiktok_shop(db, world.coop_a)
+    # Tokens good for a month: the worker's start-up token refresh must not be the call that
+    # meets the one injected failure (then the order fetch would succeed and prove nothing).
+    async with db.session() as session:
+        connection = await session.get(ChannelConnection, connection_id)
+        assert connection is not None
+        connection.access_expires_at = utcnow() + timedelta(days=30)
+        connection.refresh_expires_at = utcnow() + timedelta(days=365)
+        await session.commit()
     sku = world.product_a.variants[0].sku
     told = await place_order(sim, [line(sku)], status="UNPAID", push=False)
     # This one's webhook was lost while the platform was down: only a pull can find it.
