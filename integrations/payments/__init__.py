@@ -1,0 +1,1 @@
+"""Payment providers: Stripe Checkout through the official library."""
