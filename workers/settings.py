@@ -12,6 +12,7 @@ from arq.worker import Function, func
 from api.core.config import Settings, get_settings
 from api.core.embedded import resolve_urls
 from api.core.jobs import Job
+from api.core.logging import quiet_routine_jobs
 from api.core.queue import JOB_TIMEOUT_S, QUEUE_NAME
 from api.core.serialization import deserialize, serialize
 from workers.context import MAX_JOBS, shutdown, startup
@@ -110,6 +111,10 @@ def check_registry(functions: list[Function], crons: list[CronJob]) -> None:
         raise RuntimeError("job registry and worker functions disagree: " + ", ".join(problems))
 
 
+# Crons that run every few seconds: their start/finish lines are dropped (failures still log).
+QUIET_CRONS = frozenset({Job.SWEEP_INBOX, Job.SWEEP_SHIPMENTS, Job.COMPACT_TONNAGE})
+
+
 class WorkerSettings:
     """Passed to arq's Worker (`phien worker` builds it from these attributes)."""
 
@@ -147,6 +152,7 @@ def create_worker(
     worker uses the same database as its caller. `name` is what it marks its polls under.
     """
     check_registry(WorkerSettings.functions, WorkerSettings.cron_jobs)
+    quiet_routine_jobs(QUIET_CRONS)
     return PhienWorker(
         name=name or new_worker_name(),
         functions=WorkerSettings.functions,

@@ -72,3 +72,35 @@ def configure_logging(level: str = "INFO") -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("uvicorn.error").handlers.clear()
     logging.getLogger("uvicorn").handlers.clear()
+
+
+class RoutineJobFilter(logging.Filter):
+    """Drops arq's INFO start/finish lines of the frequent sweeps, and its health lines.
+
+    The sweeps run every few seconds, so their two lines each buried what a person looks for at
+    2 a.m. Retries, failures and expiries are logged at other levels or in other words, and
+    pass; so do the lines of every other job.
+    """
+
+    def __init__(self, quiet_jobs: frozenset[str]) -> None:
+        super().__init__("arq.worker")
+        # arq names a cron's lines by the cron's name alone (a rung job: "<id>:<name>").
+        self._quiet = quiet_jobs
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO:
+            return True
+        if record.msg == "recording health: %s":
+            return False
+        if record.msg not in ("%6.2fs → %s(%s)%s", "%6.2fs ← %s ● %s"):
+            return True
+        args = record.args if isinstance(record.args, tuple) else ()
+        ref = str(args[1]) if len(args) > 1 else ""
+        return ref not in self._quiet
+
+
+def quiet_routine_jobs(quiet_jobs: frozenset[str]) -> None:
+    """Install `RoutineJobFilter` on arq's worker logger once per process."""
+    logger = logging.getLogger("arq.worker")
+    if not any(isinstance(f, RoutineJobFilter) for f in logger.filters):
+        logger.addFilter(RoutineJobFilter(quiet_jobs))
