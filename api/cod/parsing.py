@@ -161,7 +161,7 @@ def _read(
     if header is None:
         raise _no_header(carrier)
     if on_progress is not None:
-        on_progress(total, total)
+        on_progress(len(parsed.lines), len(parsed.lines))
 
 
 def _header_here(

@@ -103,6 +103,7 @@ _RECONCILE = (
      WHERE l.statement_id = :sid AND l.outcome = 'matched'
     """,
 )
+RECONCILE_STEPS = len(_RECONCILE)
 _COUNT = text(
     """
     UPDATE cod_statements st
