@@ -85,7 +85,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.CheckConstraint(
-            "outcome IN ('pending', 'matched', 'amount_differs', 'unknown_waybill', 'paid_twice', 'parked')",
+            "outcome IN ('matched', 'amount_differs', 'unknown_waybill', 'paid_twice', 'parked')",
             name=op.f("ck_cod_statement_lines_outcome_known"),
         ),
         sa.ForeignKeyConstraint(

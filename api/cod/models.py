@@ -28,8 +28,6 @@ from api.shipments.models import CARRIERS
 class Outcome(StrEnum):
     """What one payout line came to."""
 
-    # Inserted as pending and settled by the reconciliation in the same transaction.
-    PENDING = "pending"
     MATCHED = "matched"
     AMOUNT_DIFFERS = "amount_differs"
     UNKNOWN_WAYBILL = "unknown_waybill"
@@ -121,6 +119,6 @@ class CodStatementLine(SQLModel, table=True):
         default=None, sa_column=cooperative_fk(nullable=True, index=False)
     )
     expected_vnd: int | None = Field(default=None, sa_column=Column(BigInteger))
-    outcome: str = Field(default=Outcome.PENDING.value, max_length=32)
+    outcome: str = Field(max_length=32)
     reason: str | None = Field(default=None, max_length=500)
     created_at: datetime = created_at_field()
