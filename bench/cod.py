@@ -72,6 +72,7 @@ class Run:
     lines: int
     file_bytes: int
     wall_s: float
+    start_rss_mb: float
     peak_rss_mb: float
     counts: dict[str, int]
 
@@ -137,7 +138,7 @@ def _child(db_url: str, path: Path, name: str, file_format: str, lines: int) -> 
     )  # fmt: skip
     result = json.loads(done.stdout.strip().splitlines()[-1])
     return Run(name, file_format, lines, path.stat().st_size, result["wall_s"],
-               result["peak_rss_mb"], result["counts"])  # fmt: skip
+               result["start_rss_mb"], result["peak_rss_mb"], result["counts"])  # fmt: skip
 
 
 async def measure() -> list[Run]:
@@ -162,20 +163,29 @@ async def measure() -> list[Run]:
 def report(runs: list[Run]) -> None:
     """Print the table."""
     print("\nCOD statement import + reconciliation (one child process per statement; wall time"
-          " = parse + store + reconcile + commit; 2-core machine)")  # fmt: skip
-    print("| statement | format |  lines |   file KB | wall s |  lines/s | peak RSS MB | matched "
-          "| differs | unknown | twice | parked |")  # fmt: skip
-    print("|-----------|--------|-------:|----------:|-------:|---------:|------------:|--------:"
-          "|--------:|--------:|------:|-------:|")  # fmt: skip
+          " = parse + store + reconcile + commit; RSS before the file is read, and peak; 2-core"
+          f" machine, load average {os.getloadavg()[0]:.1f})")  # fmt: skip
+    print("| statement | format |  lines |   file KB | wall s |  lines/s | RSS MB before | peak "
+          "| matched | differs | unknown | twice | parked |")  # fmt: skip
+    print("|-----------|--------|-------:|----------:|-------:|---------:|--------------:|-----:"
+          "|--------:|--------:|--------:|------:|-------:|")  # fmt: skip
     for r in runs:
         c = r.counts
         print(f"| {r.name:<9} | {r.file_format:<6} | {r.lines:>6} | {r.file_bytes / 1024:>9.0f} "
-              f"| {r.wall_s:>6.2f} | {r.rate:>8.0f} | {r.peak_rss_mb:>11.0f} | {c['matched']:>7} "
+              f"| {r.wall_s:>6.2f} | {r.rate:>8.0f} | {r.start_rss_mb:>13.0f} | {r.peak_rss_mb:>4.0f} "
+              f"| {c['matched']:>7} "
               f"| {c['amount_differs']:>7} | {c['unknown_waybill']:>7} | {c['paid_twice']:>5} "
               f"| {c['parked']:>6} |")  # fmt: skip
 
 
-async def _one(db_url: str, name: str, content: bytes) -> dict[str, object]:
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def _one(db_url: str, name: str, content: bytes, start_rss_mb: float) -> dict[str, object]:
     db = Database(db_url, pool_size=1, max_overflow=0)
     try:
         started = time.perf_counter()
@@ -189,11 +199,13 @@ async def _one(db_url: str, name: str, content: bytes) -> dict[str, object]:
     counts = {k: getattr(statement, k) for k in
               ("matched", "amount_differs", "unknown_waybill", "paid_twice", "parked")}  # fmt: skip
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"wall_s": wall, "peak_rss_mb": peak_kb / 1024, "counts": counts}
+    return {"wall_s": wall, "start_rss_mb": start_rss_mb, "peak_rss_mb": peak_kb / 1024,
+            "counts": counts}  # fmt: skip
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--one"]:
+        before = _rss_mb()
         statement_file = Path(sys.argv[3])
-        measured = _one(sys.argv[2], statement_file.name, statement_file.read_bytes())
+        measured = _one(sys.argv[2], statement_file.name, statement_file.read_bytes(), before)
         print(json.dumps(asyncio.run(measured)))
