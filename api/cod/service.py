@@ -22,7 +22,7 @@ from api.cod.reconcile import Step, Upload, find_statement, import_statement
 from api.cod.report import report_items, report_summary
 from api.cod.schemas import CodReport, LineRead, StatementRead
 from api.cooperatives.models import Cooperative
-from api.core.errors import Forbidden, NotFound, Unprocessable
+from api.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from api.core.paging import CursorPage, CursorParams, keyset_page
 
 REPORT_READERS = frozenset({Role.ADMIN, Role.PROGRAM_MANAGER, Role.COOP_ADMIN, Role.SELLER})
@@ -49,13 +49,20 @@ async def import_file(
 ) -> tuple[CodStatement, bool]:
     """Parse (in a thread: a 20 MB workbook is seconds of CPU) and reconcile; 422 if unreadable."""
     existing = await find_statement(session, upload.sha256)
-    if existing is not None:
-        return existing, False
-    try:
-        parsed = await asyncio.to_thread(parse_statement, content, upload.carrier, on_read)
-    except StatementError as exc:
-        raise Unprocessable(str(exc), "file") from None
-    return await import_statement(session, upload, parsed, step)
+    if existing is None:
+        try:
+            parsed = await asyncio.to_thread(parse_statement, content, upload.carrier, on_read)
+        except StatementError as exc:
+            raise Unprocessable(str(exc), "file") from None
+        existing, created = await import_statement(session, upload, parsed, step)
+        if created:
+            return existing, True
+    if existing.carrier != upload.carrier:
+        raise Conflict(
+            f"this file was imported as statement {existing.id} of {existing.carrier}, "
+            f"not {upload.carrier}"
+        )
+    return existing, False
 
 
 async def list_statements(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -209,3 +210,36 @@ async def test_only_admins_import_and_read_statements(
     assert listed.status_code == 200
     assert [s["id"] for s in listed.json()["items"]] == [sid]
     assert (await client.get(f"{URL}/999", headers=world.users["admin"].headers)).status_code == 404
+
+
+async def test_two_files_paying_one_waybill_at_once_count_it_once(
+    client: httpx.AsyncClient, db: Database, world: World
+) -> None:
+    parcels = [await parcel(db, world.coop_a, 10_000 + i) for i in range(3)]
+    admin = world.users["admin"].headers
+    first = vtp_csv([(p.waybill, str(p.cod_vnd), "", "") for p in parcels])
+    second = vtp_csv([(p.waybill, str(p.cod_vnd), "100", "") for p in reversed(parcels)])
+
+    answers = await asyncio.gather(
+        upload(client, admin, first), upload(client, admin, second), upload(client, admin, first)
+    )
+
+    assert sorted(a.status_code for a in answers) == [200, 201, 201]
+    created = [a.json() for a in answers if a.status_code == 201]
+    assert sorted((s["matched"], s["paid_twice"]) for s in created) == [(0, 3), (3, 0)]
+    assert {a.json()["id"] for a in answers if a.status_code == 200} <= {s["id"] for s in created}
+    for p in parcels:
+        assert await _payment(db, p.order_id) == ("cod_collected", p.cod_vnd)
+
+
+async def test_a_file_imported_for_one_carrier_is_refused_for_the_other(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    admin = world.users["admin"].headers
+    content = b"order_code,cod_amount,Ma van don,Tien thu ho\nX,1,X,1\n"
+    assert (await upload(client, admin, content, carrier="ghn")).status_code == 201
+
+    again = await upload(client, admin, content, carrier="viettel-post")
+
+    assert again.status_code == 409
+    assert "ghn" in again.json()["detail"]

@@ -17,7 +17,7 @@ from api.cod.report import MAX_EXPORT_ROWS, report_items, report_summary
 from api.cod.service import import_file, sha256_of
 from api.core.config import get_settings
 from api.core.db import Database
-from api.core.errors import Unprocessable
+from api.core.errors import Conflict, Unprocessable
 
 cod_app = typer.Typer(help="Cash-on-delivery payout statements.", no_args_is_help=True)
 err = Console(stderr=True)
@@ -82,7 +82,7 @@ def import_statement(
             statement, created = asyncio.run(
                 import_command(_db_url(), path.name, path.read_bytes(), name, progress)
             )
-    except Unprocessable as exc:
+    except (Unprocessable, Conflict) as exc:
         err.print(f"[red]{path.name}: {exc.reason}[/red]")
         raise typer.Exit(code=1) from None
     if not created:
