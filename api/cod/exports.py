@@ -19,7 +19,7 @@ SUMMARY_COLUMNS = tuple(ReportSummary.model_fields)
 def _local(value: object) -> object:
     # People read these in Vietnam: local wall time, without a zone (Excel has none).
     if isinstance(value, datetime):
-        return value.astimezone(LOCAL).replace(tzinfo=None)
+        return value.astimezone(LOCAL).replace(tzinfo=None, microsecond=0)
     return value
 
 

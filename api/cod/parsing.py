@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -97,7 +98,7 @@ def _decode(content: bytes) -> str:
 
 def _delimiter(text: str, carrier: str) -> str:
     """The delimiter under which a header appears (a semicolon first: Excel's Vietnamese CSV)."""
-    head = text.splitlines()[:HEADER_SCAN]
+    head = list(itertools.islice(io.StringIO(text, newline=""), HEADER_SCAN))
     for delimiter in _DELIMITERS:
         if _find_header(csv.reader(head, delimiter=delimiter), carrier) is not None:
             return delimiter
@@ -110,6 +111,7 @@ def _xlsx_rows(content: bytes) -> tuple[Iterator[tuple[Any, ...]], int]:
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise StatementError(f"the workbook cannot be read ({type(exc).__name__})") from None
     sheet = book.worksheets[0]
+    # max_row comes from the sheet's declared dimension: an estimate for the progress bar.
     return sheet.iter_rows(values_only=True), sheet.max_row or 0
 
 
@@ -157,7 +159,7 @@ def _read(
             raise StatementError(f"more than {MAX_LINES} lines: split the statement")
         parsed.lines.append(parse_row(index + 1, cells, header))
         if on_progress is not None and len(parsed.lines) % 1000 == 0:
-            on_progress(index + 1, total)
+            on_progress(index + 1, max(total, index + 1))
     if header is None:
         raise _no_header(carrier)
     if on_progress is not None:

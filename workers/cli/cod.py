@@ -36,12 +36,12 @@ async def import_command(
     db_url: str, name: str, content: bytes, carrier: str, progress: Progress
 ) -> tuple[CodStatement, bool]:
     """Import one file in one transaction, advancing the bars as lines are read and stored."""
-    reading = progress.add_task("reading lines", total=None)
+    reading = progress.add_task("reading lines", total=None, visible=False)
     storing = progress.add_task("storing lines", total=None, visible=False)
     matching = progress.add_task("reconciling", total=RECONCILE_STEPS, visible=False)
 
     def on_read(done: int, total: int) -> None:
-        progress.update(reading, completed=done, total=total)
+        progress.update(reading, visible=True, completed=done, total=total)
         progress.update(storing, total=total)
 
     def step(what: str, count: int) -> None:
