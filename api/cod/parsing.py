@@ -190,7 +190,7 @@ def _statement_label(parsed: ParsedStatement, cells: list[Any]) -> None:
         if not value.strip():
             continue
         if parsed.statement_ref is None and key in {header_key(x) for x in STATEMENT_REF_LABELS}:
-            parsed.statement_ref = value.strip()[:100]
+            parsed.statement_ref = value.replace("\x00", "").strip()[:100]
         elif parsed.statement_date is None and key in {
             header_key(x) for x in STATEMENT_DATE_LABELS
         }:
@@ -213,6 +213,10 @@ def parse_row(line_no: int, cells: list[Any], header: dict[Field, int]) -> Parse
     problems: list[str] = []
     if not waybill:
         problems.append("no waybill")
+    elif "\x00" in waybill:
+        # PostgreSQL text cannot hold NUL; the row is kept, its waybill is not.
+        problems.append("waybill contains a NUL character")
+        waybill = waybill.replace("\x00", "")
     elif len(waybill) > WAYBILL_MAX:
         problems.append(f"waybill longer than {WAYBILL_MAX} characters")
         waybill = waybill[:WAYBILL_MAX]

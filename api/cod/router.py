@@ -71,7 +71,7 @@ async def import_statement(
 ) -> StatementImported | JSONResponse:
     """Import and reconcile a statement; the same file again answers the first import (200)."""
     service.require_admin(actor)
-    name = file.filename or "statement"
+    name = (file.filename or "").replace("\x00", "") or "statement"
     media = (file.content_type or "").split(";")[0].strip().lower()
     if media not in _FILE_TYPES and not name.lower().endswith(_FILE_SUFFIXES):
         return _refuse(415, "send the statement as CSV or xlsx")

@@ -89,3 +89,15 @@ def test_a_file_without_a_header_is_refused() -> None:
         parse_statement("Mã vận đơn;Số tiền\nA;1\n".encode(), "viettel_post")
     with pytest.raises(StatementError, match="neither an xlsx"):
         parse_statement(b"\xff\xfe\x00\x00", "ghn")
+
+
+def test_nul_characters_never_reach_the_database() -> None:
+    text = "Mã bảng kê: BK\x00-1\nMã vận đơn;Tiền thu hộ;Ngày thanh toán\nA\x00B;100;\nC;1\x002;\nD;3;1\x00/1/2026\n"
+    parsed = parse_statement(text.encode(), "viettel_post")
+    assert parsed.statement_ref == "BK-1"
+    assert [(line.waybill, line.problem is not None) for line in parsed.lines] == [
+        ("AB", True),
+        ("C", True),
+        ("D", True),
+    ]
+    assert parsed.lines[0].problem == "waybill contains a NUL character"
