@@ -15,6 +15,9 @@ from fastapi import APIRouter, Depends, FastAPI
 from api.accounts.router import router as users_router
 from api.catalogue.router import router as products_router
 from api.channels.router import router as channels_router
+from api.cod.router import COD_UPLOAD_PATH
+from api.cod.router import report_router as cod_report_router
+from api.cod.router import router as cod_router
 from api.cooperatives.router import router as cooperatives_router
 from api.core import encryption
 from api.core.config import Settings, get_settings
@@ -54,6 +57,8 @@ def api_v1() -> APIRouter:
         shipments_router,
         inbound_events_router,
         reports_router,
+        cod_router,
+        cod_report_router,
     ):
         router.include_router(sub)
     return router
@@ -167,5 +172,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         WebhookLane, context=lambda: WebhookContext(app.state.settings, app.state.inbox)
     )
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        upload_limits={COD_UPLOAD_PATH: settings.cod_max_upload_bytes},
+    )
     return app

@@ -120,6 +120,11 @@ class Settings(BaseSettings):
     # A fixed Viettel Post ORDER_SERVICE (e.g. VCN) skips the getPriceAll call per booking;
     # unset means "ask getPriceAll for the services on this route".
     viettel_post_service_code: str | None = None
+    # COD payout statements: a delivered COD parcel on no statement after this many days is
+    # reported overdue; an uploaded statement may be this large (the only body over
+    # MAX_BODY_BYTES the API takes).
+    cod_overdue_days: int = 14
+    cod_max_upload_bytes: int = 20_000_000
     # Per call to a carrier: shorter than job_timeout, so a hung carrier costs one retry.
     carrier_timeout_s: float = 10.0
     # A hand-off job stops waiting for carriers after this long (inside the 60 s job timeout):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from prometheus_client import Counter, Histogram
@@ -29,9 +30,20 @@ LATENCY = Histogram(
 class RequestContextMiddleware:
     """Assign a request id, enforce the body limit, count and time every request."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, upload_limits: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # Path prefix -> a larger limit for the few endpoints that take files.
+        self.upload_limits = dict(upload_limits or {})
+
+    def _limit(self, scope: Scope) -> int:
+        path: str = scope.get("path", "")
+        for prefix, limit in self.upload_limits.items():
+            if path.startswith(prefix):
+                return limit
+        return self.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -43,7 +55,8 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status = 500
         declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+        limit = self._limit(scope)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
             status = 413
             await _plain(send, 413, b'{"detail":"request body too large"}', rid)
             self._observe(scope, status, started)
@@ -53,7 +66,7 @@ class RequestContextMiddleware:
         if declared is None and scope.get("method") in ("POST", "PUT", "PATCH"):
             # No Content-Length (chunked): read up to the limit here, then replay it, because
             # FastAPI turns any error raised while it reads the body into a 400.
-            replay = await self._buffer_body(receive)
+            replay = await self._buffer_body(receive, limit)
             if replay is None:
                 status = 413
                 await _plain(send, 413, b'{"detail":"request body too large"}', rid)
@@ -75,7 +88,7 @@ class RequestContextMiddleware:
             self._observe(scope, status, started)
             request_id_var.reset(token)
 
-    async def _buffer_body(self, receive: Receive) -> Receive | None:
+    async def _buffer_body(self, receive: Receive, limit: int) -> Receive | None:
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -84,7 +97,7 @@ class RequestContextMiddleware:
                 break
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body_bytes:
+            if size > limit:
                 return None
             chunks.append(chunk)
             if not message.get("more_body", False):

@@ -3,6 +3,7 @@
 from api.accounts.models import ApiToken, User
 from api.catalogue.models import Product, StockMovement, Variant
 from api.channels.models import ChannelConnection, SkuMapping, UsedOAuthState
+from api.cod.models import CodStatement, CodStatementLine
 from api.cooperatives.models import Cooperative
 from api.core.db import metadata
 from api.live_sessions.models import LiveOffer, LiveSession
@@ -21,6 +22,8 @@ from api.webhooks.models import InboundEvent
 __all__ = [
     "ApiToken",
     "ChannelConnection",
+    "CodStatement",
+    "CodStatementLine",
     "Cooperative",
     "InboundEvent",
     "LiveOffer",

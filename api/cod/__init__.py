@@ -1,0 +1,1 @@
+"""Cash-on-delivery reconciliation: carriers' payout statements matched to shipments."""
