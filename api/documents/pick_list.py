@@ -25,9 +25,9 @@ COLUMNS = (
 def subtitle(sheet: BatchSheet) -> str:
     """The line under every document's title: which batch, where, with whom, when."""
     return (
-        f"Lô #{sheet.batch_id} · {sheet.cooperative_name} · {sheet.collection_point.name} · "
-        f"{sheet.carrier_name} · {day(sheet.pickup_date)} {sheet.window} · "
-        f"in lúc {moment(sheet.printed_at)}"
+        f"Lô #{sheet.batch_id} · {sheet.cooperative_name} · {sheet.collection_point.name}\n"
+        f"{sheet.carrier_name} · lấy hàng {day(sheet.pickup_date)} {sheet.window} · "
+        f"trạng thái {sheet.status} · in lúc {moment(sheet.printed_at)}"
     )
 
 
