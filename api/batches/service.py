@@ -401,7 +401,7 @@ async def create_batch(
     ).scalar_one_or_none()
     if coop is None:
         raise Unprocessable(f"cooperative {cooperative_id} not found", field="cooperative_id")
-    batch = await _insert_batch(
+    batch = await insert_batch(
         session, cooperative_id, carrier, pickup_date, window_start, window_end, actor
     )
     if batch is None:
@@ -421,7 +421,7 @@ async def create_batch(
     return await _detail(session, batch)
 
 
-async def _insert_batch(
+async def insert_batch(
     session: AsyncSession,
     cooperative_id: int,
     carrier: str,
