@@ -1,7 +1,9 @@
 """Every document of a batch written to a folder: what `phien batches print` and the bench run.
 
-The sheet is loaded afresh for each document (its parcels are a one-shot stream), each document
-is written straight to its file, and the session is closed before drawing starts.
+The sheet is read once, in one short transaction, so the fifteen documents agree with each other
+(the manifest lists exactly the parcels the labels were printed for); its parcels are kept once
+as a tuple and each document gets a fresh iterator over them. Each document is written straight
+to its file from a worker thread, with no transaction open.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from api.accounts.models import Role
@@ -58,12 +60,14 @@ async def print_batch(
     each: Callable[[Printed], None] | None = None,
 ) -> list[Printed]:
     """Write every document of the batch under `out_dir` (BatchNotFound when there is none)."""
+    async with db.session() as session:
+        sheet = await load_sheet(session, actor, batch_id)
+    parcels = tuple(sheet.parcels)
     done: list[Printed] = []
     for kind, ext in every_document():
         started = time.perf_counter()
-        async with db.session() as session:
-            sheet = await load_sheet(session, actor, batch_id)
-        path, count = await asyncio.to_thread(_write, kind, ext, sheet, out_dir)
+        one = replace(sheet, parcels=iter(parcels))
+        path, count = await asyncio.to_thread(_write, kind, ext, one, out_dir)
         size = (await asyncio.to_thread(path.stat)).st_size
         printed = Printed(kind, ext, path, count, size, time.perf_counter() - started)
         done.append(printed)
