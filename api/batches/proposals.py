@@ -23,7 +23,7 @@ _WAITING = text(
      WHERE s.waybill IS NOT NULL AND s.status = 'handed_off'
        AND o.status <> 'cancelled' AND o.fulfilment_status = 'handed_off'
        AND NOT EXISTS (
-           SELECT 1 FROM pickup_batch_parcels m WHERE m.shipment_id = s.id AND m.open)
+           SELECT 1 FROM pickup_batch_parcels m WHERE m.shipment_id = s.id)
      ORDER BY s.cooperative_id, s.carrier
     """
 )
