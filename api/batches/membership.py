@@ -79,7 +79,7 @@ _FOLLOW = text(
            AND s.waybill IS NOT NULL AND s.status = 'handed_off'
            AND o.status <> 'cancelled' AND o.fulfilment_status = 'handed_off'
            AND NOT EXISTS (
-               SELECT 1 FROM pickup_batch_parcels m WHERE m.shipment_id = s.id AND m.open)
+               SELECT 1 FROM pickup_batch_parcels m WHERE m.shipment_id = s.id)
     ), added AS (
         INSERT INTO pickup_batch_parcels (batch_id, shipment_id)
         SELECT batch_id, shipment_id FROM target

@@ -23,7 +23,7 @@ _WAITING = text(
      WHERE s.waybill IS NOT NULL AND s.status = 'handed_off'
        AND o.status <> 'cancelled' AND o.fulfilment_status = 'handed_off'
        AND NOT EXISTS (
-           SELECT 1 FROM pickup_batch_parcels m WHERE m.shipment_id = s.id AND m.open)
+           SELECT 1 FROM pickup_batch_parcels m WHERE m.shipment_id = s.id)
      ORDER BY s.cooperative_id, s.carrier
     """
 )
@@ -55,6 +55,7 @@ async def propose_batches(
             carrier=carrier, pickup_date=pickup_date.isoformat(),
             window=f"{window_start:%H:%M}-{window_end:%H:%M}", proposed=True,
         )  # fmt: skip
+        await session.flush()  # "created" first in the trail
         await fill_batch(session, batch, None, source="job")
         created.append(batch.id)
     await session.flush()
