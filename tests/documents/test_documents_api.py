@@ -9,11 +9,13 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 
+from api.accounts.models import Role
+from api.cooperatives.models import Cooperative
 from api.core.db import Database
 from api.documents.render import DocumentKind
 from tests.batches.rig import actor_of, booked_parcel, new_batch
 from tests.documents.readback import pdf_text
-from tests.factories import World
+from tests.factories import World, add_member
 
 
 async def _batch(db: Database, world: World) -> tuple[int, list[str]]:
@@ -79,6 +81,13 @@ async def test_access_follows_the_batch_rules(
     assert (
         await client.get(url, headers=world.users["program_manager"].headers)
     ).status_code == 403
+    other_coop = await add_member(db, Role.COOP_ADMIN, world.coop_b)
+    assert (await client.get(url, headers=other_coop.headers)).status_code == 404
+    async with db.session() as session:
+        coop_b = await session.get(Cooperative, world.coop_b)
+    assert coop_b is not None
+    elsewhere = await add_member(db, Role.LOGISTICS, provinces=[coop_b.province_code])
+    assert (await client.get(url, headers=elsewhere.headers)).status_code == 404
     missing = "/api/v1/pickup-batches/999999/documents/manifest.pdf"
     assert (await client.get(missing, headers=world.users["admin"].headers)).status_code == 404
 
