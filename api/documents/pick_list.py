@@ -41,9 +41,13 @@ def subtitle(sheet: BatchSheet) -> str:
 
 
 def rows(sheet: BatchSheet) -> Iterator[list[Cell]]:
-    """Spreadsheet rows, in the order the batch gives (store location, then name)."""
+    """Spreadsheet rows in the order the batch gives (store location, then name), then totals."""
+    quantity = weight = 0
     for number, line in enumerate(sheet.pick_lines, start=1):
         yield [number, line.location, line.sku, line.name, line.quantity, kg_number(line.weight_g)]
+        quantity += line.quantity
+        weight += line.weight_g
+    yield ["Tổng cộng", "", "", f"{sheet.totals.parcels} kiện", quantity, kg_number(weight)]
 
 
 def draw(sheet: BatchSheet, out: BinaryIO) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -11,11 +12,12 @@ from openpyxl import load_workbook
 
 from api.accounts.models import Role
 from api.cooperatives.models import Cooperative
-from api.core.db import Database
+from api.core.db import Database, utcnow
 from api.documents.render import DocumentKind
 from tests.batches.rig import actor_of, booked_parcel, new_batch
 from tests.documents.readback import pdf_text
 from tests.factories import World, add_member
+from tests.shipments.rig import set_shipment
 
 
 async def _batch(db: Database, world: World) -> tuple[int, list[str]]:
@@ -105,3 +107,13 @@ async def test_carrier_labels_are_offered_beside_ours(
     assert sorted(item["waybill"] for item in body) == sorted(waybills)
     for item in body:
         assert item["label_url"] is not None or "prepared" in item["label_error"]
+
+    first = body[0]["shipment_id"]
+    link = "https://print.example.invalid/label/1"
+    await set_shipment(db, first, label_url=link, label_expires_at=utcnow() + timedelta(hours=2))
+    again = await client.get(
+        f"/api/v1/pickup-batches/{batch_id}/carrier-labels",
+        headers=world.users["logistics"].headers,
+    )
+    stored = next(item for item in again.json() if item["shipment_id"] == first)
+    assert (stored["label_url"], stored["label_error"]) == (link, None)

@@ -156,7 +156,7 @@ def test_every_kind_has_a_table(kind: DocumentKind, fmt: TableFormat) -> None:
     out = io.BytesIO()
     count = render_table(kind, sample.sheet(PARCELS), out, fmt)
     sheet = sample.sheet(PARCELS)
-    expected = {DocumentKind.PICK_LIST: len(sheet.pick_lines),
+    expected = {DocumentKind.PICK_LIST: len(sheet.pick_lines) + 1,
                 DocumentKind.MANIFEST: PARCELS + 1}.get(kind, PARCELS)  # fmt: skip
     assert count == expected
     assert out.getvalue()
@@ -193,3 +193,28 @@ def test_long_text_and_an_unbooked_parcel_stay_inside_the_label(tmp_path: Path) 
     sheet = replace(sample.sheet(1), parcels=iter([odd]))
     assert render_pdf(DocumentKind.PACKING_SLIPS, sheet, slips) == 1
     assert "và 28 dòng nữa" in " ".join(pdf_text(slips.getvalue())[0].split())
+
+
+def test_pick_list_table_ends_with_the_totals() -> None:
+    sheet = sample.sheet(PARCELS)
+    out = io.BytesIO()
+    render_table(DocumentKind.PICK_LIST, sheet, out, TableFormat.XLSX)
+    book = load_workbook(io.BytesIO(out.getvalue()), read_only=True).active
+    assert book is not None
+    rows = list(book.iter_rows(values_only=True))
+    assert [r[2] for r in rows[1:-1]] == [line.sku for line in sheet.pick_lines]
+    assert rows[-1][0] == "Tổng cộng"
+    assert rows[-1][4] == sum(line.quantity for line in sheet.pick_lines)
+
+
+def test_documents_drawn_side_by_side_in_threads_match_one_drawn_alone() -> None:
+    """The API draws in worker threads: two at once must not mix their fonts or pages."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def draw(kind: DocumentKind) -> list[str]:
+        return pdf_text(pdf(kind)[1])
+
+    alone = draw(DocumentKind.MANIFEST)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(draw, [DocumentKind.MANIFEST, DocumentKind.LABELS_A4] * 3))
+    assert together[0] == together[2] == together[4] == alone
