@@ -34,6 +34,15 @@ def _province(parcel: Parcel) -> str:
     return parcel.receiver.address_lines[-1] if parcel.receiver.address_lines else ""
 
 
+def _short_province(parcel: Parcel) -> str:
+    """`Thành phố Hồ Chí Minh` -> `TP Hồ Chí Minh`, as forms write it (the column is narrow)."""
+    name = _province(parcel)
+    for long, short in (("Thành phố ", "TP "), ("Tỉnh ", "")):
+        if name.startswith(long):
+            return short + name[len(long) :]
+    return name
+
+
 def rows(sheet: BatchSheet) -> Iterator[list[Cell]]:
     """One row per parcel, then one totals row (parcel count, weight, COD)."""
     count = weight = cod = 0
@@ -54,7 +63,7 @@ def draw(sheet: BatchSheet, out: BinaryIO) -> int:
         count += 1
         weight += p.weight_g
         cod += p.cod_vnd
-        flow.row([str(count), p.waybill, p.order_reference, p.receiver.name, _province(p),
+        flow.row([str(count), p.waybill, p.order_reference, p.receiver.name, _short_province(p),
                   kg(p.weight_g), money(p.cod_vnd)])  # fmt: skip
     flow.row(["", f"{count} kiện", "", "", "Tổng cộng", kg(weight), money(cod)], bold=True,
              ruled=True)  # fmt: skip

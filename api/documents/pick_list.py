@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from reportlab.lib.units import mm
+
 from api.documents.layout import Column, Flow, open_canvas
 from api.documents.sheets import BatchSheet
 from api.documents.tables import Cell
@@ -60,5 +62,6 @@ def draw(sheet: BatchSheet, out: BinaryIO) -> int:
         quantity += line.quantity
         weight += line.weight_g
     flow.row(["", "", "", "Tổng cộng", str(quantity), kg(weight)], bold=True, ruled=True)
+    flow.y -= 2 * mm
     flow.line(f"Số kiện trong lô: {sheet.totals.parcels}", 10, gap=3)
     return flow.finish()
