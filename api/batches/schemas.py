@@ -7,7 +7,7 @@ programme manager may read every one of these.
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -108,7 +108,9 @@ class BatchCreate(Input):
 class ParcelsAdd(Input):
     """Shipments to add to a batch."""
 
-    shipment_ids: list[int] = Field(min_length=1, max_length=MAX_PARCELS_PER_REQUEST)
+    shipment_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(
+        min_length=1, max_length=MAX_PARCELS_PER_REQUEST
+    )
 
 
 class ScanIn(Input):

@@ -683,9 +683,25 @@ async def scan_parcel(session: AsyncSession, actor: Actor, batch_id: int, code: 
         holder = await _open_batch_of(session, shipment.id)
         if holder is not None:
             raise ParcelInOtherBatch(shipment.id, holder, shipment.waybill)
-        raise ParcelNotFound(
-            f"parcel {shipment.waybill or shipment.reference} is not in pickup batch {batch.id}"
-        )
+        label = shipment.waybill or shipment.reference
+        order_status, fulfilment = (
+            await session.execute(
+                select(col(Order.status), col(Order.fulfilment_status)).where(
+                    col(Order.id) == shipment.order_id
+                )
+            )
+        ).one()
+        if (
+            shipment.status == "cancelled"
+            or order_status == "cancelled"
+            or fulfilment
+            in (
+                "cancel_requested",
+                "cancelled",
+            )
+        ):
+            raise ParcelNotFound(f"parcel {label} was cancelled: set it aside, do not pack it")
+        raise ParcelNotFound(f"parcel {label} is not in pickup batch {batch.id}")
     outcome: ScanResult = "already_packed"
     if member.packed_at is None:
         if batch.status not in ACCEPTS_PARCELS:

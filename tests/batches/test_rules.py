@@ -159,6 +159,7 @@ async def test_a_cancelled_order_leaves_its_batch(world: World, db: Database) ->
                 select(Order).where(col(Order.id) == goes.order_id).with_for_update()
             )
         ).scalar_one()
+        order.status = "cancelled"  # as the platform's update leaves it (api/orders/updates.py)
         assert await cancel_for_order(session, order, source="webhook") == "requested"
         await session.commit()
     after = await detail(db, staff, batch.id)
@@ -168,6 +169,9 @@ async def test_a_cancelled_order_leaves_its_batch(world: World, db: Database) ->
     assert len(left) == 1
     assert (left[0].shipment_id, left[0].actor_user_id, left[0].source) == (goes.id, None, "system")
     assert left[0].detail == {"reason": "order cancelled", "was_packed": True}
+    async with db.session() as session:
+        with pytest.raises(service.ParcelNotFound, match="was cancelled: set it aside"):
+            await service.scan_parcel(session, staff, batch.id, goes.waybill or "")
 
 
 async def test_a_parcel_whose_carrier_changed_leaves_for_the_new_carriers_batch(
