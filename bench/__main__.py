@@ -1,4 +1,4 @@
-"""`python -m bench [webhooks|e2e|pipeline|flash|handoff|faults|reports|cod]`: run the benchmarks, print tables."""
+"""`python -m bench [webhooks|e2e|pipeline|flash|handoff|faults|reports|cod|documents|…]`: run benchmarks."""
 
 from __future__ import annotations
 
@@ -86,6 +86,13 @@ async def cod() -> None:
     report(await measure())
 
 
+async def documents() -> None:
+    """Every document of a 500-parcel pickup batch beside a 50-parcel one: time, pages, memory."""
+    from bench.documents import measure, report
+
+    report(await measure())
+
+
 def main() -> None:
     """Run the benchmarks named on the command line (all by default)."""
     benches = {
@@ -93,6 +100,7 @@ def main() -> None:
         "faults": faults,
         "reports": reports,
         "cod": cod,
+        "documents": documents,
     }  # fmt: skip
     for name in sys.argv[1:] or list(benches):
         uvloop.run(benches[name]())

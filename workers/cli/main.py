@@ -1,4 +1,4 @@
-"""The `phien` command: serve, migrate, users, demo data, catalogue import, simulators, COD."""
+"""The `phien` command: serve, migrate, users, demo data, imports, simulators, COD, batches."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from rich.progress import Progress
 from api.accounts.models import Role
 from api.core.config import get_settings
 from api.core.logging import configure_logging
+from workers.cli.batches import batches_app
 from workers.cli.cod import cod_app
 from workers.cli.simulate import simulate_app
 
@@ -28,6 +29,7 @@ app.add_typer(secrets_app, name="secrets")
 app.add_typer(embedded_app, name="embedded")
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(cod_app, name="cod")
+app.add_typer(batches_app, name="batches")
 err = Console(stderr=True)
 
 
