@@ -23,6 +23,7 @@ import asyncio
 import base64
 import contextlib
 import copy
+import functools
 import html
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -187,8 +188,19 @@ class StripeState:
     def __init__(self, config: StripeSimConfig) -> None:
         self.initial_config = replace(config)
         self.config = config
-        self.pusher = WebhookPusher(self._policy(config))
-        self.pusher._attempt = self._attempt  # type: ignore[method-assign]
+        self.pusher = self._new_pusher(config)
+        self.reset()
+
+    def _new_pusher(self, config: StripeSimConfig) -> WebhookPusher:
+        pusher = WebhookPusher(self._policy(config))
+        pusher._attempt = functools.partial(self._attempt, pusher)  # type: ignore[method-assign]
+        return pusher
+
+    async def restart(self) -> None:
+        """`reset`, and drop every delivery in flight: a new test owes the old ones nothing."""
+        old, self.pusher = self.pusher, self._new_pusher(self.initial_config)
+        await old.close()
+        await self.pusher.start()
         self.reset()
 
     @staticmethod
@@ -265,27 +277,27 @@ class StripeState:
             self.pusher.submit(pushes)
         return pushes
 
-    async def _attempt(self, push: Push) -> bool:
+    async def _attempt(self, pusher: WebhookPusher, push: Push) -> bool:
         """One HTTP attempt of the pusher, recorded for `/_sim/events`."""
         event_id, _, type_ = push.label.partition(" ")
-        http = self.pusher._http
+        http = pusher._http
         if http is None:
             raise RuntimeError("the pusher was not started")
-        async with self.pusher._slots:
-            self.pusher.stats.sent += 1
+        async with pusher._slots:
+            pusher.stats.sent += 1
             try:
                 response = await http.post(push.url, content=push.body, headers=push.headers)
             except httpx.HTTPError as exc:
-                self.pusher.stats.failed += 1
+                pusher.stats.failed += 1
                 self.deliveries.append(
                     Delivery(event_id, type_, None, type(exc).__name__, time.time())
                 )
                 return False
         self.deliveries.append(Delivery(event_id, type_, response.status_code, None, time.time()))
         if 200 <= response.status_code < 300:
-            self.pusher.stats.acked += 1
+            pusher.stats.acked += 1
             return True
-        self.pusher.stats.failed += 1
+        pusher.stats.failed += 1
         return False
 
     # -- sessions ------------------------------------------------------------------------
@@ -889,7 +901,7 @@ def _control_router(state: StripeState) -> APIRouter:
 
     @router.post("/reset")
     async def reset() -> dict[str, Any]:
-        state.reset()
+        await state.restart()
         return state.view()
 
     @router.post("/faults")
