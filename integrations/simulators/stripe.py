@@ -83,6 +83,8 @@ class StripeSimConfig:
     api_key: str = "sk_test_phien_simulator_4f6c2a"
     webhook_secret: str = field(default="whsec_phien_simulator_9b1e7d", repr=False)
     webhook_url: str | None = None
+    # Where buyers' browsers reach this simulator (its session `url`s); None: as the API was called.
+    public_url: str | None = None
     # Events are pushed as they happen; False keeps them for `/_sim/events/deliver` (any order).
     auto_deliver: bool = True
     latency_ms: float = 0.0
@@ -839,7 +841,8 @@ def _api_router(state: StripeState) -> APIRouter:
             params = await _params(request)
         except StripeApiError as exc:
             return exc.response()
-        return await _api(lambda: state.create_session(params, str(request.base_url)))
+        base = state.config.public_url or str(request.base_url)
+        return await _api(lambda: state.create_session(params, base))
 
     @router.get("/checkout/sessions/{session_id}")
     async def retrieve_session(session_id: str) -> Response:
