@@ -219,6 +219,7 @@ class StripeState:
         for session in getattr(self, "sessions", {}).values():
             if session.settle_task is not None:
                 session.settle_task.cancel()
+        self.generation = getattr(self, "generation", 0) + 1
         self.config = replace(self.initial_config)
         self.pusher.policy = self._policy(self.config)
         self.sessions: dict[str, SimSession] = {}
@@ -227,6 +228,7 @@ class StripeState:
         self.events: dict[str, dict[str, Any]] = {}
         self.deliveries: list[Delivery] = []
         self.idempotency: dict[str, tuple[str, int, bytes]] = {}
+        self.in_flight: set[str] = set()
         self.faults = FaultPlan()
         self.requests = 0
 
@@ -585,6 +587,17 @@ class StripeState:
             )
         return found
 
+    async def work(self) -> bool:
+        """The configured time an API request takes (an async sleep: others go on meanwhile).
+
+        False when the simulator was reset meanwhile: the request belongs to a forgotten world
+        (a client that timed out in the last test) and must not write into the new one.
+        """
+        generation = self.generation
+        if self.config.latency_ms > 0:
+            await asyncio.sleep(self.config.latency_ms / 1000)
+        return generation == self.generation
+
     def view(self) -> dict[str, Any]:
         """The run-time config as `/_sim/config` shows it (no secrets)."""
         shown = asdict(self.config)
@@ -702,8 +715,6 @@ class ApiGate:
             return
         state = self.state
         state.requests += 1
-        if state.config.latency_ms > 0:
-            await asyncio.sleep(state.config.latency_ms / 1000)
         faults = state.faults
         if faults.count > 0:
             faults.count -= 1
@@ -723,29 +734,16 @@ class ApiGate:
             return
         key = headers.get("idempotency-key")
         if scope["method"] != "POST" or not key:
-            await self.app(scope, receive, send)
+            if await state.work():
+                await self.app(scope, receive, send)
+            else:
+                await _send(send, _reset_meanwhile())
             return
         body = await _read_body(receive)
         fingerprint = f"{scope['path']}?{sorted(form_pairs(body))!r}"
-        stored = state.idempotency.get(key)
-        if stored is not None:
-            if stored[0] != fingerprint:
-                error = StripeApiError(
-                    400,
-                    "Keys for idempotent requests can only be used with the same parameters they "
-                    f"were first used with. Try using a key other than '{key}' if you meant to "
-                    "execute a different request.",
-                    type_="idempotency_error",
-                )
-                await _send(send, error.response())
-                return
-            replay = Response(
-                stored[2],
-                status_code=stored[1],
-                media_type="application/json",
-                headers={"Idempotent-Replayed": "true"},
-            )
-            await _send(send, replay)
+        refused = _idempotency_refusal(state, key, fingerprint)
+        if refused is not None:
+            await _send(send, refused)
             return
         captured: dict[str, Any] = {"status": 0, "body": b""}
 
@@ -759,10 +757,53 @@ class ApiGate:
                 captured["body"] += message.get("body", b"")
             await send(message)
 
-        await self.app(scope, replay_body, capture)  # type: ignore[arg-type]
-        # Stripe keeps the result once the endpoint ran; a refusal before that is not kept.
+        in_flight = state.in_flight
+        in_flight.add(key)
+        try:
+            if not await state.work():
+                await _send(send, _reset_meanwhile())
+                return
+            await self.app(scope, replay_body, capture)  # type: ignore[arg-type]
+        finally:
+            in_flight.discard(key)
+        # Kept once the endpoint ran; a request refused by validation is not (Stripe's rule).
         if 200 <= captured["status"] < 300:
             state.idempotency[key] = (fingerprint, captured["status"], captured["body"])
+
+
+def _reset_meanwhile() -> Response:
+    return StripeApiError(
+        500, "The simulator was reset during the request", type_="api_error"
+    ).response()
+
+
+def _idempotency_refusal(state: StripeState, key: str, fingerprint: str) -> Response | None:
+    """The replayed answer, or Stripe's refusal of a reused or busy key; None: go ahead."""
+    if key in state.in_flight:
+        return StripeApiError(
+            409,
+            "There is currently another in-progress request using this idempotency key (that "
+            "probably means you submitted twice, and the other request is still going through): "
+            f"{key}. Please try again later.",
+            code="idempotency_key_in_use",
+        ).response()
+    stored = state.idempotency.get(key)
+    if stored is None:
+        return None
+    if stored[0] != fingerprint:
+        return StripeApiError(
+            400,
+            "Keys for idempotent requests can only be used with the same parameters they "
+            f"were first used with. Try using a key other than '{key}' if you meant to "
+            "execute a different request.",
+            type_="idempotency_error",
+        ).response()
+    return Response(
+        stored[2],
+        status_code=stored[1],
+        media_type="application/json",
+        headers={"Idempotent-Replayed": "true"},
+    )
 
 
 def _auth_error(authorization: str | None, api_key: str) -> StripeApiError | None:
@@ -863,6 +904,14 @@ def _api_router(state: StripeState) -> APIRouter:
     @router.get("/refunds/{refund_id}")
     async def retrieve_refund(refund_id: str) -> Response:
         return await _api(lambda: state.refund(refund_id))
+
+    @router.api_route("/{rest:path}", methods=["GET", "POST", "DELETE"])
+    async def unknown(rest: str, request: Request) -> Response:
+        return StripeApiError(
+            404,
+            f"Unrecognized request URL ({request.method}: /v1/{rest}). The Phiên simulator "
+            "serves only the Checkout Session and Refund endpoints.",
+        ).response()
 
     return router
 

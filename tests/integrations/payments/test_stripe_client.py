@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from integrations.payments.stripe_client import StripePayments
@@ -240,3 +242,45 @@ def test_the_api_key_never_shows_in_the_client() -> None:
     client = StripePayments(api_key="sk_test_secret_value_123", api_base="http://127.0.0.1:9")
     assert "sk_test_secret_value_123" not in repr(client)
     assert "sk_test_secret_value_123" not in repr(vars(client))
+
+
+async def test_a_double_submit_makes_one_session(sim: StripeSim) -> None:
+    await sim.configure(latency_ms=300)
+    client = StripePayments(api_key=API_KEY, api_base=sim.base, max_network_retries=2)
+    try:
+        first, second = await asyncio.gather(
+            new_session(client, key="checkout-twice"), new_session(client, key="checkout-twice")
+        )
+    finally:
+        await client.aclose()
+        await sim.configure(latency_ms=0)
+
+    # The second met the first in flight (409), and the library's retry got the first's answer.
+    assert first == second
+    assert len(await sim.control("GET", "/checkout/sessions")) == 1
+
+
+async def test_a_busy_key_is_refused_while_its_request_runs(sim: StripeSim) -> None:
+    await sim.configure(latency_ms=1_000)  # the window in which the second one arrives
+    headers = {"Authorization": f"Bearer {API_KEY}", "Idempotency-Key": "refund-busy"}
+    url = f"{sim.base}/v1/refunds"
+    try:
+        answers = await asyncio.gather(
+            *(sim.http.post(url, data={"payment_intent": "pi_none"}, headers=headers)
+              for _ in range(2))
+        )  # fmt: skip
+    finally:
+        await sim.configure(latency_ms=0)
+
+    codes = sorted(a.json()["error"].get("code") for a in answers)
+    assert codes == ["idempotency_key_in_use", "resource_missing"]
+    assert sorted(a.status_code for a in answers) == [400, 409]
+
+
+async def test_an_unknown_url_gets_stripes_envelope(sim: StripeSim) -> None:
+    answer = await sim.http.post(
+        f"{sim.base}/v1/customers", headers={"Authorization": f"Bearer {API_KEY}"}
+    )
+
+    assert answer.status_code == 404
+    assert answer.json()["error"]["type"] == "invalid_request_error"
