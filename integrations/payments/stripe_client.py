@@ -206,6 +206,14 @@ class StripePayments:
             raise map_error(exc) from None
         return refund_from(refund)
 
+    async def retrieve_refund(self, refund_id: str) -> Refund:
+        """A refund as Stripe holds it now (its status may move from pending)."""
+        try:
+            refund = await self._client.v1.refunds.retrieve_async(refund_id)
+        except stripe.StripeError as exc:
+            raise map_error(exc) from None
+        return refund_from(refund)
+
     async def aclose(self) -> None:
         """Close the HTTP connections."""
         await self._http.close_async()  # type: ignore[no-untyped-call]

@@ -285,6 +285,10 @@ def control_router(state: StripeState) -> APIRouter:
             config.async_settle_s = req.async_settle_s
         if req.manual_settle:
             config.async_settle_s = None
+        if "public_url" in req.model_fields_set:
+            config.public_url = req.public_url or None
+        if req.expiry_sweep_s is not None:
+            config.expiry_sweep_s = req.expiry_sweep_s
         return state.view()
 
     @router.post("/reset")

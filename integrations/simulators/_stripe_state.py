@@ -83,6 +83,8 @@ class ConfigPatch(BaseModel):
     push_time_scale: float | None = Field(default=None, ge=0, le=1)
     async_settle_s: float | None = Field(default=None, ge=0)
     manual_settle: bool | None = None  # True: bank transfers wait for /settle
+    public_url: str | None = None
+    expiry_sweep_s: float | None = Field(default=None, gt=0, le=3600)
 
 
 class FaultsIn(BaseModel):

@@ -142,6 +142,7 @@ async def test_refunds_up_to_what_was_paid_and_never_more(
         )  # fmt: skip
 
     assert (part.status, part.amount_vnd, part.payment_intent) == ("succeeded", 55_000, intent)
+    assert await payments.retrieve_refund(part.id) == part
     assert same == part
     assert (too_much.value.status, too_much.value.code) == (400, "amount_too_large")
     assert rest.amount_vnd == 160_000
@@ -284,3 +285,13 @@ async def test_an_unknown_url_gets_stripes_envelope(sim: StripeSim) -> None:
 
     assert answer.status_code == 404
     assert answer.json()["error"]["type"] == "invalid_request_error"
+
+
+async def test_session_urls_can_name_the_public_address(
+    payments: StripePayments, sim: StripeSim
+) -> None:
+    await sim.configure(public_url="http://127.0.0.1:9105")
+
+    session = await new_session(payments)
+
+    assert session.url == f"http://127.0.0.1:9105/c/pay/{session.id}"
