@@ -489,7 +489,8 @@ def _checkout_page(session: SimSession) -> HTMLResponse:
         f'<form method="post" action="/c/pay/{sid}/abandon">'
         '<button type="submit" class="alt" id="abandon">Quay lại · Abandon</button></form>'
     )
-    until = time.strftime("%H:%M %d/%m/%Y", time.localtime(obj["expires_at"]))
+    # Shown in Vietnam's time (UTC+7, no daylight saving), whatever the machine's zone.
+    until = time.strftime("%H:%M %d/%m/%Y (UTC+7)", time.gmtime(obj["expires_at"] + 7 * 3600))
     body = f'<table>{rows}</table>{forms}<p class="note">Hết hạn lúc · expires at {until}</p>'
     return _page("Thanh toán đơn hàng", body)
 
