@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from integrations.simulators._stripe_state import (
+    API_VERSION,
     ConfigPatch,
     DeliverIn,
     FaultPlan,
@@ -34,7 +35,20 @@ from integrations.simulators._stripe_wire import (
     decode_form,
     form_pairs,
     json_response,
+    new_id,
 )
+
+
+def _with_stripe_headers(send: Send) -> Send:
+    """Every API answer carries a `Request-Id` and the API version, as Stripe's do."""
+    extra = [(b"request-id", new_id("req_").encode()), (b"stripe-version", API_VERSION.encode())]
+
+    async def sending(message: Any) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), *extra]}
+        await send(message)
+
+    return sending
 
 
 def _masked(key: str) -> str:
@@ -52,6 +66,9 @@ class ApiGate:
         if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
             await self.app(scope, receive, send)
             return
+        await self._gate(scope, receive, _with_stripe_headers(send))
+
+    async def _gate(self, scope: Scope, receive: Receive, send: Send) -> None:
         state = self.state
         state.requests += 1
         faults = state.faults
@@ -375,6 +392,8 @@ def control_router(state: StripeState) -> APIRouter:
 
 
 class ControlError(Exception):
+    """A control request that cannot be done (answered `{"detail": …}` with its status)."""
+
     def __init__(self, status: int, detail: str) -> None:
         super().__init__(detail)
         self.status = status

@@ -67,6 +67,8 @@ async def test_a_replay_is_marked_as_stripe_marks_it(sim: StripeSim) -> None:
     assert first.json()["amount_total"] == 360_000
     assert "idempotent-replayed" not in first.headers
     assert second.headers["idempotent-replayed"] == "true"
+    assert first.headers["request-id"].startswith("req_")
+    assert first.headers["request-id"] != second.headers["request-id"]
     assert second.content == first.content
 
 
