@@ -235,16 +235,21 @@ def verify_event(
         stripe.Webhook.construct_event(payload, sig_header, secret, tolerance=tolerance_s)
     except stripe.SignatureVerificationError as exc:
         raise SignatureInvalid(f"Stripe signature refused: {exc.user_message or exc}") from None
-    except ValueError:
+    except (ValueError, TypeError, AttributeError):  # signed, but not an event's JSON
         raise SignatureInvalid("not a Stripe event") from None
     doc = orjson.loads(payload)
-    data = doc.get("data")
+    data = doc.get("data") if isinstance(doc, dict) else None
     obj = data.get("object") if isinstance(data, dict) else None
-    if not isinstance(obj, dict) or not isinstance(doc.get("id"), str):
+    if (
+        not isinstance(obj, dict)
+        or doc.get("object") != "event"
+        or not isinstance(doc.get("id"), str)
+        or not isinstance(doc.get("type"), str)
+    ):
         raise SignatureInvalid("not a Stripe event")
     return PaymentEvent(
         id=doc["id"],
-        type=str(doc.get("type")),
+        type=doc["type"],
         created=int(doc.get("created") or 0),
         livemode=bool(doc.get("livemode")),
         object=obj,
