@@ -1,4 +1,4 @@
-"""`python -m bench [webhooks|e2e|pipeline|flash|handoff|faults|reports|cod|documents|…]`: run benchmarks."""
+"""`python -m bench [webhooks|e2e|pipeline|flash|handoff|faults|reports|cod|documents|stripe|…]`."""
 
 from __future__ import annotations
 
@@ -93,6 +93,13 @@ async def documents() -> None:
     report(await measure())
 
 
+async def stripe() -> None:
+    """Checkout Session creations per second through our Stripe client, simulator at 100 ms."""
+    from bench.stripe_client import measure, report
+
+    report(await measure(sessions=int(os.environ.get("BENCH_STRIPE_SESSIONS", "2000"))))
+
+
 def main() -> None:
     """Run the benchmarks named on the command line (all by default)."""
     benches = {
@@ -101,6 +108,7 @@ def main() -> None:
         "reports": reports,
         "cod": cod,
         "documents": documents,
+        "stripe": stripe,
     }  # fmt: skip
     for name in sys.argv[1:] or list(benches):
         uvloop.run(benches[name]())
