@@ -1,0 +1,61 @@
+"""The desk's PDFs: a batch's pick list, packing slips, labels and manifest, opened in the browser.
+
+The PDF is drawn in a worker thread (it is CPU work) into a spooled file that moves to disk past
+a few megabytes, then streamed out in chunks: a 500-parcel batch is never held twice in memory.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from typing import IO
+
+from anyio import to_thread
+from fastapi import APIRouter, Request, status
+from fastapi.responses import Response, StreamingResponse
+
+from api.batches.service import BatchNotFound, load_sheet
+from api.core.deps import SessionDep
+from api.documents.render import DocumentKind, filename, render_pdf
+from api.web.deps import PageActor
+from api.web.desk_pages import BatchId
+from api.web.rendering import render
+
+router = APIRouter(include_in_schema=False)
+SPOOL_BYTES = 4 * 1024 * 1024
+CHUNK_BYTES = 64 * 1024
+
+
+def _chunks(spool: IO[bytes]) -> Iterator[bytes]:
+    try:
+        while chunk := spool.read(CHUNK_BYTES):
+            yield chunk
+    finally:
+        spool.close()
+
+
+@router.get("/desk/batches/{batch_id}/documents/{kind}.pdf")
+async def document_pdf(
+    request: Request, session: SessionDep, actor: PageActor, batch_id: BatchId, kind: str
+) -> Response:
+    """One document of the batch as PDF, shown inline (the browser's viewer prints it)."""
+    try:
+        document = DocumentKind(kind)
+    except ValueError:
+        return render(request, "desk_missing.html", {}, status_code=status.HTTP_404_NOT_FOUND)
+    try:
+        sheet = await load_sheet(session, actor, batch_id)
+    except BatchNotFound:
+        return render(request, "desk_missing.html", {}, status_code=status.HTTP_404_NOT_FOUND)
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (closed by _chunks)
+    try:
+        await to_thread.run_sync(render_pdf, document, sheet, spool)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    headers = {
+        "Content-Disposition": f'inline; filename="{filename(document, sheet, "pdf")}"',
+        "Cache-Control": "no-store",
+    }
+    return StreamingResponse(_chunks(spool), media_type="application/pdf", headers=headers)
