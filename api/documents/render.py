@@ -1,0 +1,100 @@
+"""The public entry to the batch documents: one PDF or table per kind, written to a stream.
+
+PDF library: reportlab. It is maintained (BSD, releases every few months), embeds subsets of
+TrueType fonts so Vietnamese shows with Be Vietnam Pro (api/documents/fonts.py), draws Code 128
+with its own barcode module (no second library, no hand-drawn bars), and its canvas writes
+pages as they are finished, compressed, so a long batch is drawn straight from the parcel
+iterator. fpdf2 was the alternative; it has no Code 128 of its own.
+
+Each call reads `sheet.parcels` once: a caller that wants several documents loads the sheet
+once per document (the parcels are a one-shot stream from the database).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import BinaryIO
+
+from api.documents import pick_list
+from api.documents.sheets import BatchSheet
+from api.documents.tables import Cell, write_csv, write_xlsx
+
+
+class DocumentKind(StrEnum):
+    """The documents of a batch, as named in URLs and file names."""
+
+    PICK_LIST = "pick-list"
+    PACKING_SLIPS = "packing-slips"
+    LABELS_THERMAL = "labels-thermal"
+    LABELS_A4 = "labels-a4"
+    MANIFEST = "manifest"
+
+
+class TableFormat(StrEnum):
+    """The spreadsheet formats every document also comes in."""
+
+    CSV = "csv"
+    XLSX = "xlsx"
+
+
+MEDIA_TYPES = {
+    "pdf": "application/pdf",
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+@dataclass(frozen=True)
+class _Document:
+    title: str
+    headings: Sequence[str]
+    rows: Callable[[BatchSheet], Iterable[Sequence[Cell]]]
+    draw: Callable[[BatchSheet, BinaryIO], int]
+    money_columns: frozenset[int] = frozenset()
+
+
+def _documents() -> dict[DocumentKind, _Document]:
+    return {
+        DocumentKind.PICK_LIST: _Document(
+            pick_list.TITLE, pick_list.HEADINGS, pick_list.rows, pick_list.draw
+        ),
+    }
+
+
+def _document(kind: DocumentKind) -> _Document:
+    try:
+        return _documents()[DocumentKind(kind)]
+    except KeyError:
+        raise NotImplementedError(f"document {kind} is not drawn yet") from None
+
+
+def render_pdf(kind: DocumentKind, sheet: BatchSheet, out: BinaryIO) -> int:
+    """Write the document as PDF to `out`; the number of pages written."""
+    return _document(kind).draw(sheet, out)
+
+
+def render_table(kind: DocumentKind, sheet: BatchSheet, out: BinaryIO, fmt: TableFormat) -> int:
+    """Write the document's rows as CSV or xlsx to `out`; the number of data rows.
+
+    Label kinds give one row per parcel (thermal and A4 are the same table).
+    """
+    document = _document(kind)
+    rows = document.rows(sheet)
+    if TableFormat(fmt) is TableFormat.CSV:
+        return write_csv(document.headings, rows, out)
+    return write_xlsx(document.title, document.headings, rows, out, document.money_columns)
+
+
+def media_type(fmt: str) -> str:
+    """The Content-Type for `pdf`, `csv` or `xlsx` (ValueError for anything else)."""
+    try:
+        return MEDIA_TYPES[fmt]
+    except KeyError:
+        raise ValueError(f"unknown document format {fmt!r}") from None
+
+
+def filename(kind: DocumentKind, sheet: BatchSheet, ext: str) -> str:
+    """An ASCII file name that sorts by date: `lo-42-2026-11-30-pick-list.pdf`."""
+    return f"lo-{sheet.batch_id}-{sheet.pickup_date.isoformat()}-{DocumentKind(kind)}.{ext}"
