@@ -54,6 +54,7 @@ class Move:
     to: str
     label: str
     css: str
+    confirm: str = ""  # asked in the browser first (desk.js): a mis-tap here is hard to undo
 
 
 def _gettext(request: Request) -> Gettext:
@@ -89,7 +90,8 @@ def moves(batch_status: str, gettext: Gettext) -> list[Move]:
     if batch_status in ("open", "packing"):
         found.append(Move("ready", gettext("Mark ready for pickup"), "ready"))
     if batch_status in SCANNABLE:
-        found.append(Move("handed_over", gettext("Handed over to the driver"), "handover"))
+        ask = gettext("Has the driver counted and signed for every parcel?")
+        found.append(Move("handed_over", gettext("Handed over to the driver"), "handover", ask))
     return found
 
 

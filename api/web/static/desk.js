@@ -142,6 +142,12 @@
     field.focus();
   });
 
+  document.querySelectorAll("button[data-confirm]").forEach(function (button) {
+    button.addEventListener("click", function (event) {
+      if (!window.confirm(button.getAttribute("data-confirm"))) event.preventDefault();
+    });
+  });
+
   var toggle = document.getElementById("keyboard-toggle");
   if (toggle) {
     // On a phone with a Bluetooth scanner the on-screen keyboard only hides the page.
