@@ -1,6 +1,7 @@
 """Import every table model so the metadata (and Alembic) sees the whole schema."""
 
 from api.accounts.models import ApiToken, User
+from api.batches.models import BatchEvent, PickupBatch, PickupBatchParcel
 from api.catalogue.models import Product, StockMovement, Variant
 from api.channels.models import ChannelConnection, SkuMapping, UsedOAuthState
 from api.cooperatives.models import Cooperative
@@ -20,6 +21,7 @@ from api.webhooks.models import InboundEvent
 
 __all__ = [
     "ApiToken",
+    "BatchEvent",
     "ChannelConnection",
     "Cooperative",
     "InboundEvent",
@@ -28,6 +30,8 @@ __all__ = [
     "Order",
     "OrderEvent",
     "OrderLine",
+    "PickupBatch",
+    "PickupBatchParcel",
     "Product",
     "Shipment",
     "ShipmentEvent",
