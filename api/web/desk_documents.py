@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, BinaryIO, cast
 
 from anyio import to_thread
 from fastapi import APIRouter, Request, status
@@ -49,7 +49,7 @@ async def document_pdf(
         return render(request, "desk_missing.html", {}, status_code=status.HTTP_404_NOT_FOUND)
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (closed by _chunks)
     try:
-        await to_thread.run_sync(render_pdf, document, sheet, spool)
+        await to_thread.run_sync(render_pdf, document, sheet, cast(BinaryIO, spool))
     except BaseException:
         spool.close()
         raise

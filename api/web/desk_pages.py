@@ -10,27 +10,29 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Path, Query, Request, status
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+from api.accounts.models import Role
 from api.accounts.scope import Actor
+from api.batches.errors import BatchMoveRefused, BatchNotFound, ParcelInOtherBatch, ParcelNotFound
+from api.batches.schemas import BatchDetail, BatchSummary
 from api.batches.service import (
-    BatchMoveRefused,
-    BatchNotFound,
-    ParcelInOtherBatch,
-    ParcelNotFound,
+    CARRIER_NAMES,
     get_batch,
     list_batches,
     move_batch,
     pick_list,
     scan_parcel,
+    window_text,
 )
 from api.core.db import PhienSession
 from api.core.deps import SessionDep
+from api.documents.sheets import PickLine
 from api.web.deps import CsrfChecked, PageActor
 from api.web.desk_words import (
     FLASH_COOKIE,
     Gettext,
     ScanAnswer,
-    move_refusal,
     read_flash,
+    refusal,
     scan_from_flash,
     scan_json,
     scan_view,
@@ -42,9 +44,34 @@ from api.web.rendering import render, request_language
 router = APIRouter(include_in_schema=False)
 BatchId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 # The moves a packer makes from the desk; the service knows which are allowed when.
-DESK_MOVES = ("ready", "handed_over")
+DESK_MOVES = ("packing", "ready", "handed_over")
 SCANNABLE = ("open", "packing", "ready")
 DAY_BATCHES = 200
+
+
+@dataclass(frozen=True)
+class BatchView:
+    """A batch as the desk names it."""
+
+    id: int
+    status: str
+    point_name: str
+    carrier_name: str
+    window: str
+    pickup_date: date
+    parcels: int
+    packed: int
+    left: int
+
+
+def batch_view(batch: BatchSummary) -> BatchView:
+    """The names and figures a packer reads for one batch."""
+    return BatchView(
+        batch.id, batch.status, batch.cooperative_name,
+        CARRIER_NAMES.get(batch.carrier, batch.carrier),
+        window_text(batch.window_start, batch.window_end), batch.pickup_date,
+        batch.parcels, batch.packed, batch.left,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -85,14 +112,16 @@ def documents(gettext: Gettext) -> list[dict[str, str]]:
 
 
 def moves(batch_status: str, gettext: Gettext) -> list[Move]:
-    """The buttons a batch in this status shows."""
-    found = []
+    """The buttons a batch in this status shows (api/batches/status.py has the table)."""
     if batch_status in ("open", "packing"):
-        found.append(Move("ready", gettext("Mark ready for pickup"), "ready"))
-    if batch_status in SCANNABLE:
+        return [Move("ready", gettext("Mark ready for pickup"), "ready")]
+    if batch_status == "ready":
         ask = gettext("Has the driver counted and signed for every parcel?")
-        found.append(Move("handed_over", gettext("Handed over to the driver"), "handover", ask))
-    return found
+        return [
+            Move("handed_over", gettext("Handed over to the driver"), "handover", ask),
+            Move("packing", gettext("Back to packing"), "secondary"),
+        ]
+    return []
 
 
 @router.get("/desk")
@@ -106,7 +135,7 @@ async def desk_page(
     shown = day or datetime.now(VN).date()
     page = await list_batches(session, actor, day=shown, limit=DAY_BATCHES)
     context = {
-        "batches": page.items,
+        "batches": [batch_view(batch) for batch in page.items],
         "day_label": local_day(shown, request_language(request)),
         "previous_day": shown - timedelta(days=1),
         "next_day": shown + timedelta(days=1),
@@ -126,21 +155,25 @@ async def batch_page(
         return _missing(request)
     gettext = _gettext(request)
     context = _batch_context(request, detail, lines, gettext)
+    # Programme managers read batches; only the people who pack act on them or print buyers.
+    context["acts"] = actor.role is not Role.PROGRAM_MANAGER
     response = render(request, "desk_batch.html", context)
     if FLASH_COOKIE in request.cookies:
         response.delete_cookie(FLASH_COOKIE, path="/")
     return response
 
 
-def _batch_context(request: Request, detail: Any, lines: Any, gettext: Gettext) -> dict[str, Any]:
+def _batch_context(
+    request: Request, detail: BatchDetail, lines: list[PickLine], gettext: Gettext
+) -> dict[str, Any]:
     flash = read_flash(request) or {}
     scanned = scan_from_flash(flash)
     notice = None
     if flash.get("kind") == "move" and isinstance(flash.get("text"), str):
         notice = {"text": flash["text"], "refused": bool(flash.get("refused"))}
     return {
-        "batch": detail,
-        "parcels": detail.parcels,
+        "batch": batch_view(detail),
+        "parcels": detail.items,
         "day_label": local_day(detail.pickup_date, request_language(request)),
         "scannable": detail.status in SCANNABLE,
         "moves": moves(detail.status, gettext),
@@ -160,7 +193,11 @@ async def _scan(session: PhienSession, actor: Actor, batch_id: int, code: str) -
     except ParcelNotFound:
         return ScanAnswer("unknown", code)
     except ParcelInOtherBatch as other:
-        return ScanAnswer("other_batch", code, other_batch_id=other.batch_id)
+        return ScanAnswer("other_batch", code, other.shipment_id, other.waybill,
+                          other_batch_id=other.batch_id)  # fmt: skip
+    except BatchMoveRefused:
+        # A parcel left unpacked in a batch already ready (or handed over): nothing changed.
+        return ScanAnswer("refused", code)
     await session.commit()
     return ScanAnswer(
         done.outcome, code, done.shipment_id, done.waybill, done.order_reference,
@@ -208,12 +245,16 @@ async def move(
     except BatchNotFound:
         return _missing(request)
     except BatchMoveRefused as refused:
-        flash = {"kind": "move", "refused": True, "text": move_refusal(refused.reason, gettext)}
+        await session.rollback()
+        now = await get_batch(session, actor, batch_id)
+        text = refusal(now, to, refused.reason, gettext)
+        flash = {"kind": "move", "refused": True, "text": text}
     else:
         await session.commit()
-        text = gettext("Handed over to the driver.") if to == "handed_over" else gettext(
-            "Ready for pickup."
-        )
+        text = {
+            "handed_over": gettext("Handed over to the driver."),
+            "ready": gettext("Ready for pickup."),
+        }.get(to, gettext("Back to packing."))
         flash = {"kind": "move", "refused": False, "text": text}
     response = _back(batch_id)
     set_flash(response, request, flash)
