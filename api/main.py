@@ -13,6 +13,7 @@ from arq.connections import ArqRedis, RedisSettings, create_pool
 from fastapi import APIRouter, Depends, FastAPI
 
 from api.accounts.router import router as users_router
+from api.batches.router import router as batches_router
 from api.catalogue.router import router as products_router
 from api.channels.router import router as channels_router
 from api.cooperatives.router import router as cooperatives_router
@@ -52,6 +53,7 @@ def api_v1() -> APIRouter:
         channels_router,
         live_sessions_router,
         shipments_router,
+        batches_router,
         inbound_events_router,
         reports_router,
     ):

@@ -16,6 +16,7 @@ from api.core.queue import JOB_TIMEOUT_S, QUEUE_NAME
 from api.core.serialization import deserialize, serialize
 from workers.context import MAX_JOBS, shutdown, startup
 from workers.jobs import (
+    batches,
     cancel,
     channels,
     drain,
@@ -83,6 +84,10 @@ CRON_JOBS: list[CronJob] = [
         minute={17},
         second=0,
         run_at_startup=True,
+    ),
+    # Tomorrow's pickup batches, once BATCH_CUTOFF has passed (local time); repeats create none.
+    cron(
+        batches.propose_batches, name=Job.PROPOSE_BATCHES, minute=set(range(3, 60, 10)), second=20
     ),
     # Buyers' data in raw webhook bodies is kept WEBHOOK_BODY_RETENTION_DAYS, then emptied.
     cron(retention.purge_webhook_bodies, name=Job.PURGE_WEBHOOK_BODIES, hour={3}, minute={41}),

@@ -79,8 +79,10 @@ __all__ = [
 CARRIER_NAMES = {"viettel_post": "Viettel Post", "ghn": "GHN"}
 MAX_LIMIT = 200
 
-# Booked and waiting at the collection point: a waybill, not yet picked up, and its order still
-# live and handed off (a cancel requested at the carrier moves the order to cancel_requested).
+# Booked and waiting at the collection point: a waybill, not yet picked up, its order still live
+# and handed off (a cancel requested at the carrier moves the order to cancel_requested), and in
+# no batch at all (an open one has it, or a handed-over one gave it to the driver already: our
+# shipment status moves only when the carrier says so).
 _FILL = text(
     """
     WITH added AS (
@@ -91,7 +93,7 @@ _FILL = text(
            AND s.waybill IS NOT NULL AND s.status = 'handed_off'
            AND o.status <> 'cancelled' AND o.fulfilment_status = 'handed_off'
            AND NOT EXISTS (
-               SELECT 1 FROM pickup_batch_parcels m WHERE m.shipment_id = s.id AND m.open)
+               SELECT 1 FROM pickup_batch_parcels m WHERE m.shipment_id = s.id)
          ORDER BY s.id
            FOR SHARE OF s, o
         ON CONFLICT DO NOTHING
@@ -401,7 +403,7 @@ async def create_batch(
     ).scalar_one_or_none()
     if coop is None:
         raise Unprocessable(f"cooperative {cooperative_id} not found", field="cooperative_id")
-    batch = await _insert_batch(
+    batch = await insert_batch(
         session, cooperative_id, carrier, pickup_date, window_start, window_end, actor
     )
     if batch is None:
@@ -421,7 +423,7 @@ async def create_batch(
     return await _detail(session, batch)
 
 
-async def _insert_batch(
+async def insert_batch(
     session: AsyncSession,
     cooperative_id: int,
     carrier: str,
@@ -469,6 +471,18 @@ async def _open_batch_of(session: AsyncSession, shipment_id: int) -> int | None:
         select(col(PickupBatchParcel.batch_id)).where(
             col(PickupBatchParcel.shipment_id) == shipment_id, col(PickupBatchParcel.open)
         )
+    )
+    return found.scalar_one_or_none()
+
+
+async def _handed_over_in(session: AsyncSession, shipment_id: int) -> int | None:
+    found = await session.execute(
+        select(col(PickupBatchParcel.batch_id))
+        .where(
+            col(PickupBatchParcel.shipment_id) == shipment_id,
+            col(PickupBatchParcel.open).is_(False),
+        )
+        .limit(1)
     )
     return found.scalar_one_or_none()
 
@@ -521,6 +535,9 @@ async def add_parcels(
         if holder is not None:
             raise ParcelInOtherBatch(shipment_id, holder, shipment.waybill)
         reason = _eligibility(shipment, order, batch)
+        handed = await _handed_over_in(session, shipment_id)
+        if handed is not None:
+            reason = f"{shipment.waybill} was handed to the driver with pickup batch {handed}"
         if reason is not None:
             raise ParcelNotEligible(reason)
         to_add.append(shipment_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -39,6 +40,26 @@ def parse_fernet_keys(value: str) -> list[bytes]:
             # The key itself stays out of the message: it would land in a log.
             raise ValueError(f"SECRETS_KEYS entry {number} is not a Fernet key") from None
     return keys
+
+
+def parse_clock(value: str, name: str) -> time:
+    """A local time of day written HH:MM (ValueError naming the setting otherwise)."""
+    try:
+        hours, minutes = value.strip().split(":")
+        return time(int(hours), int(minutes))
+    except ValueError:
+        raise ValueError(f"{name} must be a time of day as HH:MM, not {value!r}") from None
+
+
+def parse_window(value: str) -> tuple[time, time]:
+    """BATCH_WINDOW "HH:MM-HH:MM" as (start, end), the end after the start."""
+    start, sep, end = value.partition("-")
+    if not sep:
+        raise ValueError(f"BATCH_WINDOW must be HH:MM-HH:MM, not {value!r}")
+    window = parse_clock(start, "BATCH_WINDOW"), parse_clock(end, "BATCH_WINDOW")
+    if window[1] <= window[0]:
+        raise ValueError("BATCH_WINDOW must end after it starts")
+    return window
 
 
 class Settings(BaseSettings):
@@ -134,6 +155,11 @@ class Settings(BaseSettings):
     stripe_api_base: str = "https://api.stripe.com"
     stripe_api_key: SecretStr = SecretStr("")
     stripe_webhook_secret: SecretStr = SecretStr("")
+    # The pickup-batch proposal job (api/batches/proposals.py): from this local time
+    # (Asia/Ho_Chi_Minh, HH:MM) on, it proposes tomorrow's batch per cooperative and carrier
+    # with booked parcels waiting, each for this pickup window (HH:MM-HH:MM).
+    batch_cutoff: str = "16:00"
+    batch_window: str = "08:00-11:00"
     # `phien serve --simulators` serves each unconfigured service's simulator on this port + n
     # (TikTok Shop 1, Shopee 2, Viettel Post 3, GHN 4). Unset: 9100 + 10 × (PORT mod 100), so a
     # second instance on another PORT gets ports of its own.
@@ -150,6 +176,26 @@ class Settings(BaseSettings):
         if base is None:
             base = 9100 + 10 * (self.port % 100)
         return base + offset
+
+    @field_validator("batch_cutoff")
+    @classmethod
+    def _cutoff_is_a_time(cls, value: str) -> str:
+        parse_clock(value, "BATCH_CUTOFF")
+        return value
+
+    @field_validator("batch_window")
+    @classmethod
+    def _window_is_ordered(cls, value: str) -> str:
+        parse_window(value)
+        return value
+
+    def batch_cutoff_time(self) -> time:
+        """BATCH_CUTOFF as a local time of day."""
+        return parse_clock(self.batch_cutoff, "BATCH_CUTOFF")
+
+    def batch_window_times(self) -> tuple[time, time]:
+        """BATCH_WINDOW as (start, end) local times."""
+        return parse_window(self.batch_window)
 
     @field_validator("secrets_keys")
     @classmethod

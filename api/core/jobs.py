@@ -30,3 +30,4 @@ class Job(StrEnum):
     REFRESH_LABELS = "refresh_labels"
     COMPACT_TONNAGE = "compact_tonnage"
     DROP_EMPTY_FACTS = "drop_empty_facts"
+    PROPOSE_BATCHES = "propose_batches"

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from api.batches.membership import leave_open_batch
 from api.core.db import utcnow
 from api.orders import events
 from api.orders.models import FulfilmentStatus, Order, OrderLine, OrderStatus
@@ -104,6 +105,7 @@ async def record_cancelled(session: AsyncSession, shipment: Shipment, reason: st
     """Cancelled (in place or at the carrier): a live order keeps its stock for a new shipment,
     a cancelled one gets it back now that the carrier confirmed."""
     mark_cancelled(shipment, reason)
+    await leave_open_batch(session, shipment.id, reason=reason, source="job")
     events.record(
         session, shipment.order_id, "shipment_cancelled", "handoff",
         shipment_id=shipment.id, waybill=shipment.waybill, reason=reason,
@@ -144,6 +146,10 @@ async def _lock_live(session: AsyncSession, order_id: int) -> Shipment | None:
     ).scalar_one_or_none()
 
 
+async def _leave_batch(session: AsyncSession, shipment_id: int) -> None:
+    await leave_open_batch(session, shipment_id, reason="order cancelled", source="system")
+
+
 async def cancel_for_order(
     session: AsyncSession, order: Order, *, source: str = "outbox"
 ) -> CancelOutcome:
@@ -155,10 +161,14 @@ async def cancel_for_order(
         if busy is None:
             return "none"
         # Locked: a hand-off is booking it right now. The cancel job waits for it to finish.
+        await _leave_batch(session, busy)
         enqueue_cancel(session, busy)
         events.record(session, order.id, "shipment_cancel_requested", source, shipment_id=busy)
         return "requested"
     assert shipment.id is not None
+    if shipment.status in BEFORE_PICKUP:
+        # Whatever the carrier answers, nobody packs a cancelled order's parcel.
+        await _leave_batch(session, shipment.id)
     calling = shipment.carrier_call_until is not None and shipment.carrier_call_until > utcnow()
     if calling and shipment.status in BEFORE_PICKUP:
         # A hand-off is talking to the carrier about it: the cancel job waits for its answer.

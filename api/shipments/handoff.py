@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from api.batches.membership import follow
 from api.catalogue.models import Variant
 from api.cooperatives.models import Cooperative
 from api.core.db import utcnow
@@ -261,6 +262,8 @@ async def record_booking(
             "handoff_from": _HANDOFF_FROM,
         },
     )
+    # A re-booking of an order whose parcel left a batch joins its carrier's open batch.
+    await follow(session, claim.shipment_id, source="job")
 
 
 # Every answer other than a booking is written only while the row is still unbooked (a webhook

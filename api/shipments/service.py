@@ -15,6 +15,7 @@ from sqlmodel import col
 
 from api.accounts.models import Role
 from api.accounts.scope import Actor
+from api.batches.membership import follow, leave_open_batch
 from api.cooperatives.addresses import UnknownPlace, resolve_place
 from api.cooperatives.models import Cooperative
 from api.cooperatives.service import visible_cooperatives
@@ -251,6 +252,8 @@ async def reroute(session: AsyncSession, actor: Actor, shipment_id: int, carrier
         session, shipment.order_id, "shipment_rerouted", "api",
         shipment_id=shipment.id, user_id=actor.user_id, **{"from": previous, "to": carrier},
     )  # fmt: skip
+    # Out of a batch of the old carrier; into the new carrier's open batch once booked.
+    await follow(session, shipment.id, source="api", actor_user_id=actor.user_id)
     enqueue_handoff(session, shipment.id)
     await session.flush()
     return shipment
@@ -267,6 +270,10 @@ async def request_cancel(session: AsyncSession, actor: Actor, shipment_id: int) 
         raise Conflict(refusal_reason(shipment))
     _require_no_call(shipment)
     detail = {"shipment_id": shipment.id, "user_id": actor.user_id}
+    await leave_open_batch(
+        session, shipment.id, reason=f"cancelled by user {actor.user_id}",
+        source="api", actor_user_id=actor.user_id,
+    )  # fmt: skip
     if shipment.waybill is None:
         mark_cancelled(shipment, f"cancelled by user {actor.user_id} before booking")
         # The order keeps its reserved stock: it is waiting for a new shipment, not gone.

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-import pytest
+import asyncio
+from datetime import time, timedelta
 
-from api.batches import service
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
+
+from api.accounts.scope import Actor
+from api.batches import membership, service
+from api.batches.models import PickupBatchParcel
+from api.batches.schemas import BatchDetail
 from api.core.db import Database
-from tests.batches.rig import actor_of, booked_parcel, detail, new_batch, trail
+from api.orders.models import Order
+from api.shipments.cancel import cancel_for_order
+from tests.batches.rig import TOMORROW, actor_of, booked_parcel, detail, new_batch, trail
 from tests.factories import World
+from tests.shipments.rig import set_shipment
 
 
 async def test_fill_scan_and_hand_over(world: World, db: Database) -> None:
@@ -50,3 +62,147 @@ async def test_fill_scan_and_hand_over(world: World, db: Database) -> None:
     assert [e for e in actions if e[0] == "parcel_handed_over"] == [
         ("parcel_handed_over", staff.user_id)
     ] * 2
+
+
+async def test_a_parcel_is_in_one_open_batch_only(world: World, db: Database) -> None:
+    staff = await actor_of(db, world, "logistics")
+    parcel = await booked_parcel(db, world)
+    first = await new_batch(db, staff, world.coop_a)
+    second = await new_batch(db, staff, world.coop_a, start=time(13))
+    assert [p.shipment_id for p in first.items] == [parcel.id]
+    assert second.items == []  # the fill skips parcels another batch has
+    async with db.session() as session:
+        with pytest.raises(service.ParcelInOtherBatch) as refused:
+            await service.add_parcels(session, staff, second.id, [parcel.id or 0])
+    assert refused.value.batch_id == first.id
+    # The database refuses it too, whatever the code does.
+    async with db.session() as session:
+        session.add(PickupBatchParcel(batch_id=second.id, shipment_id=parcel.id or 0))
+        with pytest.raises(IntegrityError, match="uq_pickup_batch_parcels_open_shipment"):
+            await session.flush()
+
+
+async def test_two_desks_adding_the_same_parcel_at_once(world: World, db: Database) -> None:
+    staff = await actor_of(db, world, "logistics")
+    coop_admin = await actor_of(db, world, "coop_admin")
+    one = await new_batch(db, staff, world.coop_a, fill=False)
+    two = await new_batch(db, coop_admin, world.coop_a, fill=False, start=time(13))
+    parcels = [await booked_parcel(db, world) for _ in range(5)]
+    ids = [p.id or 0 for p in parcels]
+
+    async def add(actor: Actor, batch_id: int) -> str:
+        async with db.session() as session:
+            try:
+                await service.add_parcels(session, actor, batch_id, ids)
+            except service.ParcelInOtherBatch as exc:
+                return f"other:{exc.batch_id}"
+            await session.commit()
+            return "added"
+
+    outcomes = sorted(await asyncio.gather(add(staff, one.id), add(coop_admin, two.id)))
+    assert outcomes[0] == "added"
+    assert outcomes[1] in (f"other:{one.id}", f"other:{two.id}")
+    counts = [len((await detail(db, staff, b)).items) for b in (one.id, two.id)]
+    assert sorted(counts) == [0, 5]
+
+
+async def test_two_batches_filling_at_once_share_nothing(world: World, db: Database) -> None:
+    staff = await actor_of(db, world, "logistics")
+    for _ in range(6):
+        await booked_parcel(db, world)
+
+    async def create(start: int) -> BatchDetail:
+        return await new_batch(db, staff, world.coop_a, start=time(start))
+
+    batches = await asyncio.gather(create(8), create(12), create(15))
+    held = [p.shipment_id for b in batches for p in b.items]
+    assert len(held) == 6
+    assert len(set(held)) == 6
+
+
+async def test_hand_over_is_refused_with_unpacked_parcels(world: World, db: Database) -> None:
+    staff = await actor_of(db, world, "logistics")
+    packed, unpacked = await booked_parcel(db, world), await booked_parcel(db, world)
+    batch = await new_batch(db, staff, world.coop_a)
+    async with db.session() as session:
+        await service.scan_parcel(session, staff, batch.id, packed.waybill or "")
+        await session.commit()
+    async with db.session() as session:
+        with pytest.raises(service.BatchMoveRefused, match="not packed"):
+            await service.move_batch(session, staff, batch.id, "ready")
+        with pytest.raises(service.BatchMoveRefused, match="cannot move to handed_over"):
+            await service.move_batch(session, staff, batch.id, "handed_over")
+    async with db.session() as session:
+        await service.remove_parcel(session, staff, batch.id, unpacked.id or 0)
+        await service.move_batch(session, staff, batch.id, "ready")
+        done = await service.move_batch(session, staff, batch.id, "handed_over")
+        await session.commit()
+    assert (done.status, done.parcels, done.left) == ("handed_over", 1, 0)
+    # The removed parcel may join tomorrow's batch; the handed-over one may not.
+    later = await new_batch(db, staff, world.coop_a, day=TOMORROW + timedelta(days=1))
+    assert [p.shipment_id for p in later.items] == [unpacked.id]
+    async with db.session() as session:
+        with pytest.raises(service.ParcelNotEligible, match="handed to the driver"):
+            await service.add_parcels(session, staff, later.id, [packed.id or 0])
+
+
+async def test_a_cancelled_order_leaves_its_batch(world: World, db: Database) -> None:
+    staff = await actor_of(db, world, "logistics")
+    stays, goes = await booked_parcel(db, world), await booked_parcel(db, world)
+    batch = await new_batch(db, staff, world.coop_a)
+    async with db.session() as session:
+        await service.scan_parcel(session, staff, batch.id, goes.waybill or "")
+        await session.commit()
+    async with db.session() as session:
+        order = (
+            await session.execute(
+                select(Order).where(col(Order.id) == goes.order_id).with_for_update()
+            )
+        ).scalar_one()
+        assert await cancel_for_order(session, order, source="webhook") == "requested"
+        await session.commit()
+    after = await detail(db, staff, batch.id)
+    assert [p.shipment_id for p in after.items] == [stays.id]
+    assert (after.parcels, after.packed) == (1, 0)
+    left = [e for e in await trail(db, batch.id) if e.action == "parcel_left_cancelled"]
+    assert len(left) == 1
+    assert (left[0].shipment_id, left[0].actor_user_id, left[0].source) == (goes.id, None, "system")
+    assert left[0].detail == {"reason": "order cancelled", "was_packed": True}
+
+
+async def test_a_parcel_whose_carrier_changed_leaves_for_the_new_carriers_batch(
+    world: World, db: Database
+) -> None:
+    staff = await actor_of(db, world, "logistics")
+    parcel = await booked_parcel(db, world)
+    vtp = await new_batch(db, staff, world.coop_a)
+    ghn = await new_batch(db, staff, world.coop_a, carrier="ghn", fill=False)
+    # Re-booked with GHN (as a carrier switch by the hand-off would leave it).
+    await set_shipment(db, parcel.id or 0, carrier="ghn", waybill="GHNX1")
+    async with db.session() as session:
+        assert await membership.follow(session, parcel.id, source="job") == (vtp.id, ghn.id)
+        await session.commit()
+    assert (await detail(db, staff, vtp.id)).items == []
+    assert [p.shipment_id for p in (await detail(db, staff, ghn.id)).items] == [parcel.id]
+    joined = [e for e in await trail(db, ghn.id) if e.action == "parcel_followed_reroute"]
+    assert joined[0].detail == {"from_batch": vtp.id}
+    assert [e.action for e in await trail(db, vtp.id)][-1] == "parcel_left_rerouted"
+
+
+async def test_pick_list_sums_variants_in_walking_order(world: World, db: Database) -> None:
+    staff = await actor_of(db, world, "logistics")
+    await booked_parcel(db, world, quantity=2)
+    await booked_parcel(db, world, quantity=3)
+    batch = await new_batch(db, staff, world.coop_a)
+    async with db.session() as session:
+        lines = await service.pick_list(session, staff, batch.id)
+        sheet = await service.load_sheet(session, staff, batch.id)
+    variant = world.product_a.variants[0]
+    assert [(p.sku, p.name, p.quantity, p.weight_g) for p in lines] == [
+        (variant.sku, "Gạo Séng Cù", 5, 5 * variant.net_weight_g)
+    ]
+    parcels = list(sheet.parcels)
+    assert sheet.totals.parcels == len(parcels) == 2
+    assert sheet.collection_point.name == "HTX Bình Lư"
+    assert parcels[0].receiver.name == "Lò Thị Mai"
+    assert sheet.window == "08:00–11:00"
