@@ -13,6 +13,7 @@ from arq.connections import ArqRedis, RedisSettings, create_pool
 from fastapi import APIRouter, Depends, FastAPI
 
 from api.accounts.router import router as users_router
+from api.batches.documents_router import router as batch_documents_router
 from api.batches.router import router as batches_router
 from api.catalogue.router import router as products_router
 from api.channels.router import router as channels_router
@@ -56,6 +57,7 @@ def api_v1() -> APIRouter:
         batches_router,
         inbound_events_router,
         reports_router,
+        batch_documents_router,
     ):
         router.include_router(sub)
     return router

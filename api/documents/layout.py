@@ -90,8 +90,11 @@ class Flow:
         self._open = True
         top = float(A4[1]) - MARGIN
         draw_text(self.canvas, MARGIN, top - 12, self.title, 15, self.width, bold=True)
-        draw_text(self.canvas, MARGIN, top - 27, self.subtitle, 9.5, self.width)
-        self.y = top - 36
+        self.y = top - 27
+        for line in self.subtitle.splitlines():
+            draw_text(self.canvas, MARGIN, self.y, line, 9.5, self.width)
+            self.y -= 12
+        self.y += 3
         self.canvas.setLineWidth(0.8)
         self.canvas.line(MARGIN, self.y, MARGIN + self.width, self.y)
         self.y -= 4 * mm

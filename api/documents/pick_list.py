@@ -13,21 +13,30 @@ from api.documents.text import day, kg, kg_number, moment
 TITLE = "Danh sách lấy hàng"
 HEADINGS = ("STT", "Vị trí", "Mã SKU", "Tên hàng", "Số lượng", "Khối lượng (kg)")
 COLUMNS = (
-    Column("STT", 0.06, "right"),
+    Column("STT", 0.05, "right"),
     Column("Vị trí", 0.12),
-    Column("Mã SKU", 0.16),
-    Column("Tên hàng", 0.40),
-    Column("Số lượng", 0.11, "right"),
-    Column("Khối lượng", 0.15, "right"),
+    Column("Mã SKU", 0.17),
+    Column("Tên hàng", 0.44),
+    Column("Số lượng", 0.09, "right"),
+    Column("Khối lượng", 0.13, "right"),
 )
+
+
+STATUSES = {
+    "open": "đang mở",
+    "packing": "đang đóng gói",
+    "ready": "sẵn sàng bàn giao",
+    "handed_over": "đã bàn giao",
+    "closed": "đã đóng",
+}
 
 
 def subtitle(sheet: BatchSheet) -> str:
     """The line under every document's title: which batch, where, with whom, when."""
     return (
-        f"Lô #{sheet.batch_id} · {sheet.cooperative_name} · {sheet.collection_point.name} · "
-        f"{sheet.carrier_name} · {day(sheet.pickup_date)} {sheet.window} · "
-        f"in lúc {moment(sheet.printed_at)}"
+        f"Lô #{sheet.batch_id} · {sheet.cooperative_name} · {sheet.collection_point.name}\n"
+        f"{sheet.carrier_name} · lấy hàng {day(sheet.pickup_date)} {sheet.window} · "
+        f"{STATUSES.get(sheet.status, sheet.status)} · in lúc {moment(sheet.printed_at)}"
     )
 
 

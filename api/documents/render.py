@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import BinaryIO
 
-from api.documents import pick_list
+from api.documents import labels, manifest, packing_slips, pick_list
 from api.documents.sheets import BatchSheet
 from api.documents.tables import Cell, write_csv, write_xlsx
 
@@ -56,18 +56,35 @@ class _Document:
 
 
 def _documents() -> dict[DocumentKind, _Document]:
+    """Which module draws each kind (one module per document)."""
     return {
         DocumentKind.PICK_LIST: _Document(
             pick_list.TITLE, pick_list.HEADINGS, pick_list.rows, pick_list.draw
         ),
+        DocumentKind.PACKING_SLIPS: _Document(
+            packing_slips.TITLE,
+            packing_slips.HEADINGS,
+            packing_slips.rows,
+            packing_slips.draw,
+            packing_slips.MONEY_COLUMNS,
+        ),
+        DocumentKind.LABELS_THERMAL: _Document(
+            labels.TITLE, labels.HEADINGS, labels.rows, labels.draw_thermal, labels.MONEY_COLUMNS
+        ),
+        DocumentKind.LABELS_A4: _Document(
+            labels.TITLE, labels.HEADINGS, labels.rows, labels.draw_a4, labels.MONEY_COLUMNS
+        ),
+        DocumentKind.MANIFEST: _Document(
+            manifest.TITLE, manifest.HEADINGS, manifest.rows, manifest.draw, manifest.MONEY_COLUMNS
+        ),
     }
 
 
+_DOCUMENTS = _documents()
+
+
 def _document(kind: DocumentKind) -> _Document:
-    try:
-        return _documents()[DocumentKind(kind)]
-    except KeyError:
-        raise NotImplementedError(f"document {kind} is not drawn yet") from None
+    return _DOCUMENTS[DocumentKind(kind)]
 
 
 def render_pdf(kind: DocumentKind, sheet: BatchSheet, out: BinaryIO) -> int:

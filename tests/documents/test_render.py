@@ -1,0 +1,170 @@
+"""Every document of a batch, read back: text from the PDFs, barcodes from pixels, rows from tables."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+import zxingcpp
+from openpyxl import load_workbook
+
+from api.documents import sample
+from api.documents.render import (
+    DocumentKind,
+    TableFormat,
+    filename,
+    media_type,
+    render_pdf,
+    render_table,
+)
+from api.documents.text import kg, money
+from tests.documents.readback import barcodes, page_image, pdf_text, save_png
+
+pytestmark = pytest.mark.pure
+
+PARCELS = 9
+CODE_128 = str(zxingcpp.BarcodeFormat.Code128)
+
+
+def pdf(kind: DocumentKind, parcels: int = PARCELS) -> tuple[int, bytes]:
+    out = io.BytesIO()
+    pages = render_pdf(kind, sample.sheet(parcels), out)
+    return pages, out.getvalue()
+
+
+def test_manifest_lists_every_waybill_the_totals_and_the_names_with_their_diacritics() -> None:
+    expected = list(sample.parcels(PARCELS))
+    pages, data = pdf(DocumentKind.MANIFEST)
+    text = "\n".join(pdf_text(data))
+    assert pages == 1
+    assert data.startswith(b"%PDF")
+    for parcel in expected:
+        assert parcel.waybill in text
+        assert parcel.receiver.name in text  # "Hoàng Thị Ánh Tuyết", "Ngô Thị Ỷ Lan", ...
+    assert "Biên bản bàn giao hàng" in text
+    assert f"Tổng số kiện: {PARCELS}" in text
+    assert f"Tổng khối lượng: {kg(sum(p.weight_g for p in expected))}" in text
+    assert f"Tổng tiền thu hộ (COD): {money(sum(p.cod_vnd for p in expected))}" in text
+    assert "ký, ghi rõ họ tên" in text
+    assert "Ngày 30 tháng 11 năm 2026" in text
+
+
+def test_a_long_manifest_flows_onto_more_pages_with_the_totals_once() -> None:
+    pages, data = pdf(DocumentKind.MANIFEST, 120)
+    texts = pdf_text(data)
+    assert pages == len(texts) > 1
+    assert sum(t.count("Tổng số kiện: 120") for t in texts) == 1
+    assert all("Mã vận đơn" in t for t in texts)  # the heading is repeated on each page
+    last = list(sample.parcels(120))[-1]
+    assert last.waybill in texts[-1] or last.waybill in texts[-2]
+
+
+def test_pick_list_sums_the_variants_in_the_order_given() -> None:
+    sheet = sample.sheet(PARCELS)
+    pages, data = pdf(DocumentKind.PICK_LIST)
+    text = " ".join(pdf_text(data)[0].split())
+    assert pages == 1
+    positions = [text.index(line.name) for line in sheet.pick_lines]
+    assert positions == sorted(positions)
+    total_qty = sum(line.quantity for line in sheet.pick_lines)
+    total_kg = kg(sum(line.weight_g for line in sheet.pick_lines))
+    assert f"Tổng cộng {total_qty} {total_kg}" in text
+    assert "Danh sách lấy hàng" in text
+
+
+def test_packing_slips_one_per_parcel_with_buyer_lines_and_cod() -> None:
+    pages, data = pdf(DocumentKind.PACKING_SLIPS)
+    texts = pdf_text(data)
+    assert pages == len(texts) == (PARCELS + 1) // 2
+    text = "\n".join(texts)
+    for parcel in sample.parcels(PARCELS):
+        assert text.count(parcel.waybill) == 1
+        assert parcel.receiver.phone in text
+        for line in parcel.lines:
+            assert line.name in text
+        if parcel.cod_vnd:
+            assert f"Thu hộ (COD): {money(parcel.cod_vnd)}" in text
+        if parcel.note:
+            assert f"Ghi chú: {parcel.note}" in text
+    assert "Không thu hộ" in text
+
+
+def test_thermal_label_barcode_decodes_back_to_the_waybill(tmp_path: Path) -> None:
+    first = next(sample.parcels(1))
+    pages, data = pdf(DocumentKind.LABELS_THERMAL)
+    assert pages == PARCELS
+    png = save_png(data, tmp_path / "label-thermal-page1.png", dpi=203)  # a thermal head's dots
+    assert png.stat().st_size > 0
+    assert barcodes(page_image(data, 0, dpi=203)) == [(CODE_128, first.waybill)]
+    text = pdf_text(data)[0]
+    for shown in (first.waybill, first.receiver.name, first.sender.name, kg(first.weight_g),
+                  first.sort_code or "", money(first.cod_vnd)):  # fmt: skip
+        assert shown in text
+
+
+def test_a4_sheet_holds_four_labels_whose_barcodes_all_decode(tmp_path: Path) -> None:
+    waybills = {p.waybill for p in list(sample.parcels(PARCELS))[:4]}
+    pages, data = pdf(DocumentKind.LABELS_A4)
+    assert pages == 3  # 4 + 4 + 1
+    save_png(data, tmp_path / "labels-a4-page1.png")
+    found = barcodes(page_image(data, 0, dpi=300))
+    assert {text for _, text in found} == waybills
+    assert {fmt for fmt, _ in found} == {CODE_128}
+
+
+def test_an_empty_batch_still_gives_a_one_page_document() -> None:
+    for kind in DocumentKind:
+        pages, data = pdf(kind, 0)
+        assert pages == 1
+        assert data.startswith(b"%PDF")
+
+
+def test_csv_has_a_bom_and_reads_back_with_vietnamese_intact() -> None:
+    out = io.BytesIO()
+    count = render_table(DocumentKind.LABELS_THERMAL, sample.sheet(PARCELS), out, TableFormat.CSV)
+    raw = out.getvalue()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert count == PARCELS == len(rows) - 1
+    assert rows[0][0] == "Mã vận đơn"
+    expected = list(sample.parcels(PARCELS))
+    assert [r[0] for r in rows[1:]] == [p.waybill for p in expected]
+    assert [r[9] for r in rows[1:]] == [p.receiver.name for p in expected]
+
+
+def test_xlsx_manifest_reads_back_with_numbers_and_a_totals_row() -> None:
+    out = io.BytesIO()
+    count = render_table(DocumentKind.MANIFEST, sample.sheet(PARCELS), out, TableFormat.XLSX)
+    book = load_workbook(io.BytesIO(out.getvalue()), read_only=True)
+    rows = list(book.active.iter_rows(values_only=True))  # type: ignore[union-attr]
+    expected = list(sample.parcels(PARCELS))
+    assert count == PARCELS + 1 == len(rows) - 1
+    assert rows[0][1] == "Mã vận đơn"
+    assert [r[1] for r in rows[1:-1]] == [p.waybill for p in expected]
+    assert [r[3] for r in rows[1:-1]] == [p.receiver.name for p in expected]
+    assert rows[-1][0] == "Tổng cộng"
+    assert rows[-1][6] == sum(p.cod_vnd for p in expected)
+    assert rows[-1][5] == pytest.approx(sum(p.weight_g for p in expected) / 1000)
+
+
+@pytest.mark.parametrize("kind", list(DocumentKind))
+@pytest.mark.parametrize("fmt", list(TableFormat))
+def test_every_kind_has_a_table(kind: DocumentKind, fmt: TableFormat) -> None:
+    out = io.BytesIO()
+    count = render_table(kind, sample.sheet(PARCELS), out, fmt)
+    sheet = sample.sheet(PARCELS)
+    expected = {DocumentKind.PICK_LIST: len(sheet.pick_lines),
+                DocumentKind.MANIFEST: PARCELS + 1}.get(kind, PARCELS)  # fmt: skip
+    assert count == expected
+    assert out.getvalue()
+
+
+def test_names_and_media_types() -> None:
+    sheet = sample.sheet(1)
+    assert filename(DocumentKind.LABELS_A4, sheet, "pdf") == "lo-42-2026-11-30-labels-a4.pdf"
+    assert media_type("pdf") == "application/pdf"
+    assert media_type("xlsx").endswith("spreadsheetml.sheet")
+    with pytest.raises(ValueError, match="unknown"):
+        media_type("docx")
