@@ -10,6 +10,7 @@
   var lang = document.documentElement.lang === "en" ? "en-GB" : "vi-VN";
   var queue = Promise.resolve();
   var audio = null;
+  var answered = 0;
 
   // Distinct by rhythm and pitch, not only by loudness: one high beep for packed, two for a
   // parcel already packed, a long low buzz for another batch, three falling tones for unknown.
@@ -62,6 +63,7 @@
     result.hidden = false;
     result.className = "result result-" + outcome;
     result.setAttribute("data-outcome", outcome);
+    result.setAttribute("data-scan", String(++answered));
     result.textContent = "";
     result.appendChild(element("span", "result-icon", ICONS[outcome] || ICONS.error))
       .setAttribute("aria-hidden", "true");
