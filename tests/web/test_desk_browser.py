@@ -8,15 +8,17 @@ Screenshots and the first label page go to var/test-output/ (tests/web/browser.p
 
 from __future__ import annotations
 
+import io
 from datetime import datetime
 from typing import Any
 
-import pypdfium2
 from playwright.async_api import Browser, Page, expect
+from pypdf import PdfReader
 
 from api.core.db import Database
 from api.web.i18n import VN
 from tests.batches.rig import actor_of, booked_parcel, new_batch
+from tests.documents.readback import barcodes, page_image, pdf_text, save_png
 from tests.factories import World
 from tests.web.browser import OUTPUT, sign_in
 
@@ -112,13 +114,13 @@ async def test_a_packer_scans_parcels_at_the_desk(
     assert answer.headers["content-type"] == "application/pdf"
     pdf = await answer.body()
     (OUTPUT / "desk-labels-thermal.pdf").write_bytes(pdf)
-    document = pypdfium2.PdfDocument(pdf)
-    assert len(document) == 3
-    first = document[0]
-    width, height = first.get_size()
-    assert round(width / 72 * 25.4) == 100
-    assert round(height / 72 * 25.4) == 150
-    first.render(scale=300 / 72).to_pil().save(OUTPUT / "desk-label-1.png")
-    document.close()
+    pages = pdf_text(pdf)
+    assert len(pages) == 3
+    box = PdfReader(io.BytesIO(pdf)).pages[0].mediabox
+    assert (round(box.width / 72 * 25.4), round(box.height / 72 * 25.4)) == (100, 150)
+    assert codes[0] in pages[0]
+    # The label's barcode, as a reader sees it on the picture, is the parcel's waybill.
+    assert [text for _, text in barcodes(page_image(pdf))] == [codes[0]]
+    save_png(pdf, OUTPUT / "desk-label-1.png", dpi=200)
     print(f"\ndesk screenshots and the first label in {OUTPUT}")
     await page.close()
