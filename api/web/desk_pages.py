@@ -132,10 +132,14 @@ async def desk_page(
     day: Annotated[date | None, Query()] = None,
 ) -> Response:
     """The day's pickup batches in the person's scope (today in Vietnam by default)."""
-    shown = day or datetime.now(VN).date()
+    today = datetime.now(VN).date()
+    shown = day or today
     page = await list_batches(session, actor, day=shown, limit=DAY_BATCHES)
+    # In the order the drivers come: by pickup window.
+    batches = sorted(page.items, key=lambda b: (b.window_start, b.cooperative_name, b.id))
     context = {
-        "batches": [batch_view(batch) for batch in page.items],
+        "batches": [batch_view(batch) for batch in batches],
+        "is_today": shown == today,
         "day_label": local_day(shown, request_language(request)),
         "previous_day": shown - timedelta(days=1),
         "next_day": shown + timedelta(days=1),

@@ -60,7 +60,12 @@ class ScanView:
 def scan_view(answer: ScanAnswer, gettext: Gettext) -> ScanView:
     """The title and detail a packer reads (and a screen reader speaks) for one scan."""
     parcel = " · ".join(x for x in (answer.waybill, answer.order_reference) if x) or answer.code
-    if answer.outcome == "packed":
+    if answer.outcome == "packed" and answer.left == 0:
+        title = gettext("Packed")
+        detail = gettext("%(parcel)s. All parcels packed: mark the batch ready for pickup.") % {
+            "parcel": parcel
+        }
+    elif answer.outcome == "packed":
         title, detail = gettext("Packed"), parcel
     elif answer.outcome == "already_packed":
         title, detail = gettext("Already packed: nothing changed"), parcel

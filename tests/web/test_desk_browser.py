@@ -70,6 +70,7 @@ async def test_a_packer_scans_parcels_at_the_desk(
     await page.add_init_script(RECORD_TONES)
     await sign_in(page, api_base, "/desk", world.users["logistics"].token)
     assert await page.text_content("h1") == "Bàn đóng gói"
+    await page.screenshot(path=str(OUTPUT / "desk-list-360.png"), full_page=True)
     await page.click(f'a[data-batch-id="{batch}"]')
     await page.wait_for_load_state("networkidle")
     await expect(page.locator("#code")).to_be_focused()
@@ -82,6 +83,8 @@ async def test_a_packer_scans_parcels_at_the_desk(
         await expect(page.locator("#count-packed")).to_have_text(str(packed))
         await expect(page.locator("#count-left")).to_have_text(str(3 - packed))
     assert await page.locator("tr.is-packed").count() == 3
+    await expect(page.locator("#scan-result")).to_contain_text("Đã đóng gói đủ mọi kiện")
+    await expect(page.locator("#batch-status")).to_have_text("Đang đóng gói")
 
     outcomes["already_packed"] = await _scan(page, codes[0])
     result = page.locator("#scan-result")
@@ -122,5 +125,12 @@ async def test_a_packer_scans_parcels_at_the_desk(
     # The label's barcode, as a reader sees it on the picture, is the parcel's waybill.
     assert [text for _, text in barcodes(page_image(pdf))] == [codes[0]]
     save_png(pdf, OUTPUT / "desk-label-1.png", dpi=200)
+
+    await page.click('button[value="ready"]')
+    await expect(page.locator(".notice")).to_have_text("Sẵn sàng lấy hàng.")
+    page.once("dialog", lambda dialog: dialog.accept())
+    await page.click('button[value="handed_over"]')
+    await expect(page.locator(".notice").first).to_have_text("Đã bàn giao cho tài xế.")
+    await expect(page.locator("#code")).to_have_count(0)
     print(f"\ndesk screenshots and the first label in {OUTPUT}")
     await page.close()

@@ -12,6 +12,7 @@ import httpx
 from api.accounts.models import Role
 from api.cooperatives.models import Cooperative
 from api.core.db import Database
+from api.documents.render import DocumentKind
 from api.web.i18n import VN
 from tests.batches.rig import actor_of, booked_parcel, new_batch
 from tests.factories import World, add_member
@@ -149,6 +150,20 @@ async def test_another_province_sees_nothing(api_base: str, db: Database, world:
         assert moved.status_code == 404
         pdf = await browser.get(f"/desk/batches/{batch}/documents/pick-list.pdf")
         assert pdf.status_code == 404
+    other_coop = await add_member(db, Role.COOP_ADMIN, world.coop_b)
+    async with _signed_in(api_base, other_coop.token) as (browser, _):
+        assert (await browser.get(f"/desk/batches/{batch}")).status_code == 404
+    async with _signed_in(api_base, world.users["coop_admin"].token) as (browser, _):
+        assert (await browser.get(f"/desk/batches/{batch}")).status_code == 200
+    # A programme manager reads the batch but neither scans, moves nor prints buyers' details.
+    async with _signed_in(api_base, world.users["program_manager"].token) as (browser, _):
+        page = await browser.get(f"/desk/batches/{batch}")
+        assert page.status_code == 200
+        assert 'id="code"' not in page.text
+        assert "/documents/" not in page.text
+        assert "Lò Thị Mai" not in page.text
+        pdf = await browser.get(f"/desk/batches/{batch}/documents/labels-thermal.pdf")
+        assert pdf.status_code == 403
     async with httpx.AsyncClient(base_url=api_base, timeout=10) as anonymous:
         answer = await anonymous.get(f"/desk/batches/{batch}")
         assert (answer.status_code, answer.headers["location"]) == (
@@ -160,9 +175,15 @@ async def test_another_province_sees_nothing(api_base: str, db: Database, world:
 async def test_documents_open_inline_as_pdf(api_base: str, db: Database, world: World) -> None:
     batch, _, _, _ = await _two_batches(db, world)
     async with _signed_in(api_base, world.users["logistics"].token) as (browser, _):
-        pdf = await browser.get(f"/desk/batches/{batch}/documents/pick-list.pdf")
-        assert pdf.status_code == 200
-        assert pdf.headers["content-type"] == "application/pdf"
-        assert pdf.headers["content-disposition"].startswith("inline;")
-        assert pdf.content.startswith(b"%PDF")
+        page = (await browser.get(f"/desk/batches/{batch}")).text
+        for kind in DocumentKind:
+            href = f"/desk/batches/{batch}/documents/{kind.value}.pdf"
+            assert f'href="{href}"' in page
+            pdf = await browser.get(href)
+            assert pdf.status_code == 200, (kind, pdf.text)
+            assert pdf.headers["content-type"] == "application/pdf"
+            assert pdf.headers["content-disposition"] == (
+                f'inline; filename="lo-{batch}-{datetime.now(VN).date()}-{kind.value}.pdf"'
+            )
+            assert pdf.content.startswith(b"%PDF")
         assert (await browser.get(f"/desk/batches/{batch}/documents/nope.pdf")).status_code == 404

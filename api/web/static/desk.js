@@ -92,6 +92,12 @@
       bar.max = Math.max(1, body.packed + body.left);
       bar.value = body.packed;
     }
+    var badge = document.querySelector("#batch-status .status-open");
+    if (badge && body.outcome === "packed") {
+      // The first parcel packed moves an open batch to packing.
+      badge.className = "status status-packing";
+      badge.textContent = form.getAttribute("data-msg-status-packing");
+    }
     var row = body.shipment_id && document.getElementById("parcel-" + body.shipment_id);
     if (row && body.outcome !== "other_batch") {
       row.classList.add("is-packed");
@@ -126,6 +132,9 @@
     });
   }
 
+  // A scanner that sends CR and LF submits twice: the empty second one is ignored quietly
+  // rather than answered with the browser's "fill in this field" bubble.
+  form.noValidate = true;
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var code = field.value.trim();
