@@ -1,6 +1,7 @@
-"""The desk's PDFs: a batch's pick list, packing slips, labels and manifest, opened in the browser.
+"""The desk's documents: a batch's pick list, packing slips, labels and manifest as PDF, opened in
+the browser, and the same as CSV or xlsx, downloaded.
 
-The PDF is drawn in a worker thread (it is CPU work) into a spooled file that moves to disk past
+A document is drawn in a worker thread (it is CPU work) into a spooled file that moves to disk past
 a few megabytes, then streamed out in chunks: a 500-parcel batch is never held twice in memory.
 """
 
@@ -16,7 +17,15 @@ from fastapi.responses import Response, StreamingResponse
 
 from api.batches.service import BatchNotFound, load_sheet
 from api.core.deps import SessionDep
-from api.documents.render import DocumentKind, filename, render_pdf
+from api.documents.render import (
+    DocumentKind,
+    TableFormat,
+    filename,
+    media_type,
+    render_pdf,
+    render_table,
+)
+from api.documents.sheets import BatchSheet
 from api.web.deps import PageActor
 from api.web.desk_pages import BatchId
 from api.web.rendering import render
@@ -34,28 +43,40 @@ def _chunks(spool: IO[bytes]) -> Iterator[bytes]:
         spool.close()
 
 
-@router.get("/desk/batches/{batch_id}/documents/{kind}.pdf")
-async def document_pdf(
-    request: Request, session: SessionDep, actor: PageActor, batch_id: BatchId, kind: str
+def _draw(document: DocumentKind, fmt: str, sheet: BatchSheet, out: BinaryIO) -> None:
+    if fmt == "pdf":
+        render_pdf(document, sheet, out)
+    else:
+        render_table(document, sheet, out, TableFormat(fmt))
+
+
+@router.get("/desk/batches/{batch_id}/documents/{kind}.{fmt}")
+async def document_file(
+    request: Request,
+    session: SessionDep,
+    actor: PageActor,
+    batch_id: BatchId,
+    kind: str,
+    fmt: str,
 ) -> Response:
-    """One document of the batch as PDF, shown inline (the browser's viewer prints it)."""
+    """One document of the batch: PDF shown inline (the browser's viewer prints it), CSV or
+    xlsx downloaded."""
     try:
         document = DocumentKind(kind)
-    except ValueError:
-        return render(request, "desk_missing.html", {}, status_code=status.HTTP_404_NOT_FOUND)
-    try:
+        content_type = media_type(fmt)
         sheet = await load_sheet(session, actor, batch_id)
-    except BatchNotFound:
+    except (ValueError, BatchNotFound):
         return render(request, "desk_missing.html", {}, status_code=status.HTTP_404_NOT_FOUND)
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (closed by _chunks)
     try:
-        await to_thread.run_sync(render_pdf, document, sheet, cast(BinaryIO, spool))
+        await to_thread.run_sync(_draw, document, fmt, sheet, cast(BinaryIO, spool))
     except BaseException:
         spool.close()
         raise
     spool.seek(0)
+    disposition = "inline" if fmt == "pdf" else "attachment"
     headers = {
-        "Content-Disposition": f'inline; filename="{filename(document, sheet, "pdf")}"',
+        "Content-Disposition": f'{disposition}; filename="{filename(document, sheet, fmt)}"',
         "Cache-Control": "no-store",
     }
-    return StreamingResponse(_chunks(spool), media_type="application/pdf", headers=headers)
+    return StreamingResponse(_chunks(spool), media_type=content_type, headers=headers)

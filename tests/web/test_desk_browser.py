@@ -97,7 +97,7 @@ async def test_a_packer_scans_parcels_at_the_desk(
     outcomes["other_batch"] = await _scan(page, stray)
     await expect(result).to_have_attribute("data-outcome", "other_batch")
     await expect(result).to_contain_text(f"Sai lô: kiện này thuộc lô #{other}")
-    await expect(result).to_have_attribute("aria-live", "assertive")
+    await expect(page.locator("#scan-live")).to_have_attribute("aria-live", "assertive")
     await expect(page.locator("#count-packed")).to_have_text("3")
     await page.screenshot(path=str(OUTPUT / "desk-360.png"), full_page=True)
 

@@ -173,7 +173,7 @@ async def test_another_province_sees_nothing(api_base: str, db: Database, world:
 
 
 async def test_documents_open_inline_as_pdf(api_base: str, db: Database, world: World) -> None:
-    batch, _, _, _ = await _two_batches(db, world)
+    batch, codes, _, _ = await _two_batches(db, world)
     async with _signed_in(api_base, world.users["logistics"].token) as (browser, _):
         page = (await browser.get(f"/desk/batches/{batch}")).text
         for kind in DocumentKind:
@@ -186,4 +186,15 @@ async def test_documents_open_inline_as_pdf(api_base: str, db: Database, world: 
                 f'inline; filename="lo-{batch}-{datetime.now(VN).date()}-{kind.value}.pdf"'
             )
             assert pdf.content.startswith(b"%PDF")
-        assert (await browser.get(f"/desk/batches/{batch}/documents/nope.pdf")).status_code == 404
+        table = await browser.get(f"/desk/batches/{batch}/documents/manifest.csv")
+        assert table.status_code == 200
+        assert table.headers["content-type"] == "text/csv; charset=utf-8"
+        assert table.headers["content-disposition"].startswith("attachment;")
+        assert codes[0] in table.content.decode("utf-8-sig")
+        sheet = await browser.get(f"/desk/batches/{batch}/documents/pick-list.xlsx")
+        assert sheet.status_code == 200
+        assert sheet.content.startswith(b"PK")
+        assert f'/desk/batches/{batch}/documents/manifest.xlsx"' in page
+        for wrong in ("nope.pdf", "manifest.docx", "manifest"):
+            answer = await browser.get(f"/desk/batches/{batch}/documents/{wrong}")
+            assert answer.status_code == 404, wrong
