@@ -55,6 +55,7 @@ async def propose_batches(
             carrier=carrier, pickup_date=pickup_date.isoformat(),
             window=f"{window_start:%H:%M}-{window_end:%H:%M}", proposed=True,
         )  # fmt: skip
+        await session.flush()  # "created" first in the trail
         await fill_batch(session, batch, None, source="job")
         created.append(batch.id)
     await session.flush()

@@ -418,6 +418,7 @@ async def create_batch(
         window=f"{window_start:%H:%M}-{window_end:%H:%M}",
     )  # fmt: skip
     if fill:
+        await session.flush()  # the trail starts with "created", before the fill's rows
         await fill_batch(session, batch, actor)
     await session.flush()
     return await _detail(session, batch)
