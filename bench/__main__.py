@@ -1,4 +1,4 @@
-"""`python -m bench [webhooks|e2e|pipeline|flash|handoff|faults]`: run the benchmarks, print tables."""
+"""`python -m bench [webhooks|e2e|pipeline|flash|handoff|faults|reports|documents]`: run the benchmarks, print tables."""
 
 from __future__ import annotations
 
@@ -79,12 +79,20 @@ async def reports() -> None:
     report(await measure())
 
 
+async def documents() -> None:
+    """Every document of a 500-parcel pickup batch beside a 50-parcel one: time, pages, memory."""
+    from bench.documents import measure, report
+
+    report(await measure())
+
+
 def main() -> None:
     """Run the benchmarks named on the command line (all by default)."""
     benches = {
         "webhooks": webhooks, "e2e": e2e, "pipeline": pipeline, "flash": flash, "handoff": handoff,
         "faults": faults,
         "reports": reports,
+        "documents": documents,
     }  # fmt: skip
     for name in sys.argv[1:] or list(benches):
         uvloop.run(benches[name]())

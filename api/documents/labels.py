@@ -69,7 +69,7 @@ def _party(c: Canvas, title: str, who: Party, x: float, y: float, w: float, big:
     for line in address:
         y -= line_size + 1.5
         draw_text(c, x, y, line, line_size, w)
-    return y - 2.5 * mm
+    return y - 3.5 * mm
 
 
 def draw_label(c: Canvas, parcel: Parcel, sheet: BatchSheet) -> None:
@@ -91,9 +91,12 @@ def draw_label(c: Canvas, parcel: Parcel, sheet: BatchSheet) -> None:
     c.setFillGray(0)
     y = h - PAD - box_h - 2 * mm
     c.line(PAD, y, w - PAD, y)
-    code = barcode(parcel.waybill, inner, 20 * mm)
     y -= 2 * mm + 20 * mm
-    code.drawOn(c, PAD + (inner - code.width) / 2, y)
+    if parcel.waybill:
+        code = barcode(parcel.waybill, inner, 20 * mm)
+        code.drawOn(c, PAD + (inner - code.width) / 2, y)
+    else:  # not booked yet: no code to scan rather than a wrong one
+        draw_text(c, PAD, y + 9 * mm, "CHƯA CÓ MÃ VẬN ĐƠN", 14, inner, bold=True, align="center")
     y -= 5 * mm
     draw_text(c, PAD, y, parcel.waybill, 13, inner, bold=True, align="center")
     y -= 3 * mm

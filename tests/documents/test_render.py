@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -168,3 +169,27 @@ def test_names_and_media_types() -> None:
     assert media_type("xlsx").endswith("spreadsheetml.sheet")
     with pytest.raises(ValueError, match="unknown"):
         media_type("docx")
+
+
+def test_long_text_and_an_unbooked_parcel_stay_inside_the_label(tmp_path: Path) -> None:
+    first = next(sample.parcels(1))
+    long_name = "Tôn Nữ Hoàng Thị Phương Thảo Nguyễn Ngọc Ánh Dương Khánh Linh " * 2
+    odd = replace(
+        first, waybill="", sort_code=None, note="Giao giờ hành chính " * 6,
+        receiver=replace(first.receiver, name=long_name,
+                         address_lines=("Số 1 đường rất dài " * 8, "Phường Bến Thành", "TP HCM")),
+        lines=first.lines * 20,
+    )  # fmt: skip
+    sheet = replace(sample.sheet(1), parcels=iter([odd]))
+    out = io.BytesIO()
+    assert render_pdf(DocumentKind.LABELS_THERMAL, sheet, out) == 1
+    save_png(out.getvalue(), tmp_path / "label-long.png", dpi=150)
+    text = " ".join(pdf_text(out.getvalue())[0].split())
+    assert "CHƯA CÓ MÃ VẬN ĐƠN" in text
+    assert "Tôn Nữ Hoàng Thị Phương Thảo" in text
+    assert "…" in text
+    assert barcodes(page_image(out.getvalue(), 0)) == []
+    slips = io.BytesIO()
+    sheet = replace(sample.sheet(1), parcels=iter([odd]))
+    assert render_pdf(DocumentKind.PACKING_SLIPS, sheet, slips) == 1
+    assert "và 28 dòng nữa" in " ".join(pdf_text(slips.getvalue())[0].split())

@@ -14,6 +14,7 @@ from rich.progress import Progress
 from api.accounts.models import Role
 from api.core.config import get_settings
 from api.core.logging import configure_logging
+from workers.cli.batches import batches_app
 from workers.cli.simulate import simulate_app
 
 app = typer.Typer(help="Phiên: livestream sales for farmer cooperatives.", no_args_is_help=True)
@@ -26,6 +27,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(secrets_app, name="secrets")
 app.add_typer(embedded_app, name="embedded")
 app.add_typer(simulate_app, name="simulate")
+app.add_typer(batches_app, name="batches")
 err = Console(stderr=True)
 
 
