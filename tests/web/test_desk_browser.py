@@ -132,5 +132,8 @@ async def test_a_packer_scans_parcels_at_the_desk(
     await page.click('button[value="handed_over"]')
     await expect(page.locator(".notice").first).to_have_text("Đã bàn giao cho tài xế.")
     await expect(page.locator("#code")).to_have_count(0)
+    await page.click('button[data-lang="en"]')
+    await expect(page.locator("h1")).to_have_text(f"Batch #{batch} · HTX Bình Lư")
+    await expect(page.locator("#batch-status")).to_have_text("Handed over")
     print(f"\ndesk screenshots and the first label in {OUTPUT}")
     await page.close()

@@ -87,6 +87,8 @@
   function update(body) {
     count("packed", body.packed);
     count("left", body.left);
+    var card = document.getElementById("left-card");
+    if (card && typeof body.left === "number") card.classList.toggle("done", body.left === 0);
     var bar = document.getElementById("progress");
     if (bar && typeof body.packed === "number" && typeof body.left === "number") {
       bar.max = Math.max(1, body.packed + body.left);
