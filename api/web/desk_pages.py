@@ -171,6 +171,8 @@ def _batch_context(
     request: Request, detail: BatchDetail, lines: list[PickLine], gettext: Gettext
 ) -> dict[str, Any]:
     flash = read_flash(request) or {}
+    if flash.get("batch") != detail.id:
+        flash = {}  # left by a post about another batch
     scanned = scan_from_flash(flash)
     notice = None
     if flash.get("kind") == "move" and isinstance(flash.get("text"), str):
@@ -228,7 +230,8 @@ async def scan(
         body = scan_json(answer, _gettext(request))
         return JSONResponse(body, status_code=answer.status_code)
     response = _back(batch_id)
-    set_flash(response, request, {"kind": "scan", **scan_json(answer, _gettext(request))})
+    flash = {"kind": "scan", "batch": batch_id, **scan_json(answer, _gettext(request))}
+    set_flash(response, request, flash)
     return response
 
 
@@ -240,7 +243,7 @@ async def move(
     batch_id: BatchId,
     to: Annotated[str, Form(max_length=20)],
 ) -> Response:
-    """Move the batch to ready or handed over, or say why not."""
+    """Move the batch to ready, handed over or back to packing, or say why not."""
     gettext = _gettext(request)
     if to not in DESK_MOVES:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail="unknown move")
@@ -252,14 +255,14 @@ async def move(
         await session.rollback()
         now = await get_batch(session, actor, batch_id)
         text = refusal(now, to, refused.reason, gettext)
-        flash = {"kind": "move", "refused": True, "text": text}
+        flash = {"kind": "move", "batch": batch_id, "refused": True, "text": text}
     else:
         await session.commit()
         text = {
             "handed_over": gettext("Handed over to the driver."),
             "ready": gettext("Ready for pickup."),
         }.get(to, gettext("Back to packing."))
-        flash = {"kind": "move", "refused": False, "text": text}
+        flash = {"kind": "move", "batch": batch_id, "refused": False, "text": text}
     response = _back(batch_id)
     set_flash(response, request, flash)
     return response
