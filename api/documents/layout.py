@@ -1,7 +1,8 @@
 """Drawing a long A4 document page by page: a heading on each page, table rows that flow on.
 
 Rows are drawn as they come from an iterator, so a 500-parcel manifest never exists as a list
-of flowables; reportlab keeps only each finished page's compressed content stream.
+of flowables (platypus tables would hold them all); reportlab keeps only each finished page's
+compressed content stream until `save()` writes the file.
 """
 
 from __future__ import annotations
