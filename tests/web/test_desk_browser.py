@@ -135,5 +135,7 @@ async def test_a_packer_scans_parcels_at_the_desk(
     await page.click('button[data-lang="en"]')
     await expect(page.locator("h1")).to_have_text(f"Batch #{batch} · HTX Bình Lư")
     await expect(page.locator("#batch-status")).to_have_text("Handed over")
+    await page.set_viewport_size({"width": 360, "height": 800})
+    await page.screenshot(path=str(OUTPUT / "desk-handed-over-en-360.png"), full_page=True)
     print(f"\ndesk screenshots and the first label in {OUTPUT}")
     await page.close()
