@@ -9,12 +9,12 @@ them after templates change.
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from importlib.resources import files
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -53,3 +53,8 @@ def local_time(value: datetime | None, lang: str) -> str:
     if value is None:
         return "–"
     return str(format_datetime(value.astimezone(VN), "dd/MM HH:mm", locale=_LOCALES[lang]))
+
+
+def local_day(value: date, lang: str) -> str:
+    """A calendar day with its weekday ("Thứ Hai, 30/11/2026")."""
+    return str(format_date(value, "EEEE, dd/MM/yyyy", locale=_LOCALES[lang]))

@@ -7,10 +7,14 @@ from fastapi.staticfiles import StaticFiles
 
 from api.web.auth_pages import router as auth_router
 from api.web.dashboard_pages import router as dashboard_router
+from api.web.desk_documents import router as desk_documents_router
+from api.web.desk_pages import router as desk_router
 
 
 def install_pages(app: FastAPI) -> None:
     """Mount the pages and `/static` (served from the installed `api.web` package)."""
     app.include_router(auth_router)
     app.include_router(dashboard_router)
+    app.include_router(desk_router)
+    app.include_router(desk_documents_router)
     app.mount("/static", StaticFiles(packages=[("api.web", "static")]), name="static")
