@@ -210,3 +210,21 @@ async def test_pick_list_sums_variants_in_walking_order(world: World, db: Databa
     assert sheet.collection_point.name == "HTX Bình Lư"
     assert parcels[0].receiver.name == "Lò Thị Mai"
     assert sheet.window == "08:00–11:00"
+
+
+async def test_two_scanners_on_one_parcel_pack_it_once(world: World, db: Database) -> None:
+    staff = await actor_of(db, world, "logistics")
+    seller = await actor_of(db, world, "seller")
+    parcel = await booked_parcel(db, world)
+    batch = await new_batch(db, staff, world.coop_a)
+
+    async def scan(actor: Actor) -> str:
+        async with db.session() as session:
+            outcome = await service.scan_parcel(session, actor, batch.id, parcel.waybill or "")
+            await session.commit()
+            return outcome.outcome
+
+    assert sorted(await asyncio.gather(scan(staff), scan(seller))) == ["already_packed", "packed"]
+    events = [e.action for e in await trail(db, batch.id)]
+    assert events.count("parcel_packed") == 1
+    assert events.count("moved") == 1  # open -> packing, once
