@@ -100,6 +100,8 @@ class BatchCreate(Input):
 
     @model_validator(mode="after")
     def _window_ordered(self) -> BatchCreate:
+        if self.window_start.tzinfo is not None or self.window_end.tzinfo is not None:
+            raise ValueError("window times are local times at the collection point: no offset")
         if self.window_end <= self.window_start:
             raise ValueError("window_end must be after window_start")
         return self

@@ -626,7 +626,12 @@ async def _find_code(
         (
             await session.execute(
                 select(Shipment).where(
-                    (col(Shipment.waybill) == code) | (col(Shipment.reference) == code.upper()),
+                    # Every carrier listed: the lookup uses the (carrier, waybill) unique index.
+                    (
+                        col(Shipment.carrier).in_(CARRIERS)
+                        & col(Shipment.waybill).in_(sorted({code, code.upper()}))
+                    )
+                    | (col(Shipment.reference) == code.upper()),
                     visible_shipments(actor),
                 )
             )

@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from api.batches.membership import follow
 from api.catalogue.models import MovementKind, StockMovement
 from api.catalogue.stock import move_stock
 from api.core.db import utcnow
@@ -124,6 +125,9 @@ async def apply_tracking(
         return Outcome.UNKNOWN_WAYBILL
     if shipment.waybill is None:
         _adopt(session, order, shipment, update)
+        await session.flush()
+        # Booked after all: a re-booking follows its order's parcel into the carrier's batch.
+        await follow(session, shipment.id, source="system")
     outcome = _judge(shipment, update, await _last_applied_at(session, shipment))
     if not await _insert_event(session, shipment.id, update, outcome, {}):
         return Outcome.DUPLICATE

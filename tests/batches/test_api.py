@@ -53,7 +53,9 @@ async def test_scan_twice_then_a_parcel_of_another_batch_then_an_unknown_code(
         "packed": 1,
         "left": 1,
     }
-    again = await client.post(scan, json={"code": f" {mine[0].waybill} "}, headers=staff.headers)
+    again = await client.post(
+        scan, json={"code": f" {(mine[0].waybill or '').lower()} "}, headers=staff.headers
+    )
     assert again.status_code == 200
     assert (again.json()["outcome"], again.json()["packed"]) == ("already_packed", 1)
 
@@ -191,5 +193,11 @@ async def test_filters_paging_and_validation(
         headers=staff.headers,
     )
     assert twice.status_code == 409
+    offset = await client.post(
+        "/api/v1/pickup-batches",
+        json=_body(world.coop_a, window_start="13:00+07:00", window_end="14:00"),
+        headers=staff.headers,
+    )
+    assert offset.status_code == 422
     bad_status = await client.get("/api/v1/pickup-batches?status=lost", headers=staff.headers)
     assert bad_status.status_code == 422

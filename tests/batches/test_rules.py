@@ -15,6 +15,7 @@ from api.batches import membership, service
 from api.batches.models import PickupBatchParcel
 from api.batches.schemas import BatchDetail
 from api.core.db import Database
+from api.core.errors import Forbidden
 from api.orders.models import Order
 from api.shipments.cancel import cancel_for_order
 from tests.batches.rig import TOMORROW, actor_of, booked_parcel, detail, new_batch, trail
@@ -210,3 +211,39 @@ async def test_pick_list_sums_variants_in_walking_order(world: World, db: Databa
     assert sheet.collection_point.name == "HTX Bình Lư"
     assert parcels[0].receiver.name == "Lò Thị Mai"
     assert sheet.window == "08:00–11:00"
+
+
+async def test_two_scanners_on_one_parcel_pack_it_once(world: World, db: Database) -> None:
+    staff = await actor_of(db, world, "logistics")
+    seller = await actor_of(db, world, "seller")
+    parcel = await booked_parcel(db, world)
+    batch = await new_batch(db, staff, world.coop_a)
+
+    async def scan(actor: Actor) -> str:
+        async with db.session() as session:
+            outcome = await service.scan_parcel(session, actor, batch.id, parcel.waybill or "")
+            await session.commit()
+            return outcome.outcome
+
+    assert sorted(await asyncio.gather(scan(staff), scan(seller))) == ["already_packed", "packed"]
+    events = [e.action for e in await trail(db, batch.id)]
+    assert events.count("parcel_packed") == 1
+    assert events.count("moved") == 1  # open -> packing, once
+
+
+async def test_programme_managers_read_summaries_but_get_no_documents(
+    world: World, db: Database
+) -> None:
+    admin = await actor_of(db, world, "admin")
+    manager = await actor_of(db, world, "program_manager")
+    await booked_parcel(db, world)
+    batch = await new_batch(db, admin, world.coop_a)
+    async with db.session() as session:
+        seen = await service.get_batch(session, manager, batch.id)
+        listed = await service.list_batches(session, manager, day=TOMORROW)
+        assert "receiver" not in str(seen.model_dump())
+        assert [b.id for b in listed.items] == [batch.id]
+        with pytest.raises(Forbidden):
+            await service.load_sheet(session, manager, batch.id)
+        with pytest.raises(Forbidden):
+            await service.scan_parcel(session, manager, batch.id, "anything")
