@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from api.accounts.router import router as users_router
 from api.catalogue.router import router as products_router
 from api.channels.router import router as channels_router
+from api.checkout.router import router as checkout_router
 from api.cooperatives.router import router as cooperatives_router
 from api.core import encryption
 from api.core.config import Settings, get_settings
@@ -54,6 +55,7 @@ def api_v1() -> APIRouter:
         shipments_router,
         inbound_events_router,
         reports_router,
+        checkout_router,
     ):
         router.include_router(sub)
     return router
