@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from limits import RateLimitItem, parse
 
+from api.checkout.errors import PaymentsUnavailable
 from api.checkout.schemas import CheckoutIn, CheckoutOut
 from api.checkout.service import start_checkout
 from api.core.config import Settings
@@ -42,7 +43,9 @@ async def checkout_rate_limit(request: Request) -> None:
 
 def get_payments(request: Request) -> Payments:
     """The process's payments client (Stripe, or its simulator), made in the lifespan."""
-    payments: Payments = request.app.state.payments
+    payments: Payments | None = getattr(request.app.state, "payments", None)
+    if payments is None:
+        raise PaymentsUnavailable("STRIPE_API_KEY is not configured")
     return payments
 
 

@@ -36,7 +36,8 @@ def payments_of(ctx: dict[str, Any]) -> Payments:
     """The worker's payments client, made at startup (see workers/context.py)."""
     payments: Payments | None = ctx.get("payments")
     if payments is None:
-        raise RuntimeError("worker started without a payments client: use workers.settings")
+        # Not configured (no STRIPE_API_KEY): waited out like an outage, with backoff.
+        raise PaymentUnavailable("no payments client: STRIPE_API_KEY is not configured")
     return payments
 
 
@@ -149,8 +150,8 @@ async def _expire_at_stripe(
     ctx: dict[str, Any], order_id: int, session_id: str
 ) -> CheckoutSession | None:
     """Expire the session at Stripe; Stripe's view of it after (None if it did not answer)."""
-    payments = payments_of(ctx)
     try:
+        payments = payments_of(ctx)
         return await payments.expire_checkout_session(
             session_id, idempotency_key=f"expire-{order_id}"
         )
