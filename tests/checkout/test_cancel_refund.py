@@ -9,7 +9,15 @@ import httpx
 from api.accounts.models import Role
 from api.core.db import Database
 from tests.checkout.conftest import Shop
-from tests.checkout.rig import StripeSim, checkout_row, kinds, levels, opened, work
+from tests.checkout.rig import (
+    StripeSim,
+    checkout_row,
+    kinds,
+    levels,
+    opened,
+    stripe_rows,
+    work,
+)
 from tests.factories import World, add_member
 
 
@@ -43,6 +51,12 @@ async def test_cancelling_a_paid_order_twice_refunds_it_once(
     assert checkout.refund_status == "succeeded"
     assert await levels(db, world) == (100, 0)  # the parcel was cancelled at the carrier
     assert (await kinds(db, order.id)).count("refund_requested") == 1
+    await StripeSim(shop.stripe).drain()
+    await work(shop)
+    outcomes = {row.topic: row.outcome for row in await stripe_rows(db)}
+    # Stripe's own word on the refund finds it booked already (whichever came first).
+    assert outcomes["refund.created"] in ("already_refunded", "succeeded")
+    assert outcomes["charge.refunded"] == "ignored"
 
 
 async def test_cancelling_an_unpaid_order_releases_it_and_expires_its_session(
