@@ -210,3 +210,38 @@ async def test_an_event_for_a_session_that_is_not_ours_is_parked_with_its_reason
     assert row.parked_at is not None
     assert row.last_error is not None
     assert foreign.id in row.last_error
+
+
+async def test_a_bank_transfer_holds_the_stock_until_it_settles(
+    shop: Shop, db: Database, world: World
+) -> None:
+    sim = StripeSim(shop.stripe)
+    reference, session_id = await opened(shop, db, world)
+    await sim.pay(session_id, method="bank_transfer")
+    await work(shop)
+    checkout, order = await checkout_row(db, reference)
+    assert (order.status, checkout.status) == ("pending_payment", "complete")
+    assert await levels(db, world) == (100, 2)  # not released by the sweeper meanwhile
+
+    await sim.call("POST", f"/checkout/sessions/{session_id}/settle?succeeded=true")
+    await sim.drain()
+    await work(shop)
+
+    _, order = await checkout_row(db, reference)
+    assert (order.status, order.payment_status) == ("confirmed", "paid")
+    assert [row.outcome for row in await stripe_rows(db)] == ["awaiting_payment", "paid"]
+
+
+async def test_a_bank_transfer_that_fails_gives_the_stock_back(
+    shop: Shop, db: Database, world: World
+) -> None:
+    sim = StripeSim(shop.stripe)
+    reference, session_id = await opened(shop, db, world)
+    await sim.pay(session_id, method="bank_transfer")
+    await sim.call("POST", f"/checkout/sessions/{session_id}/settle?succeeded=false")
+    await sim.drain()
+    await work(shop)
+
+    _, order = await checkout_row(db, reference)
+    assert (order.status, order.payment_status) == ("cancelled", "voided")
+    assert await levels(db, world) == (100, 0)
