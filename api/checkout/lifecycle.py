@@ -198,6 +198,8 @@ async def mark_paid(
     # sweeper got there first): the order is revived only if its stock is still there.
     lines = await lines_of(session, order.id)
     if await _reserve_again(session, order, lines):
+        # The one way back from cancelled (outside the status tables on purpose): the order was
+        # cancelled only because its hold ran out, and the buyer has now paid for it.
         checkout.released_at = None
         order.fulfilment_status = FulfilmentStatus.RESERVED.value
         events.record(session, order.id, "stock_reserved", source, after_expiry=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import httpx
 import redis.asyncio as aioredis
 from sqlalchemy import update
 from sqlmodel import col
@@ -157,6 +158,15 @@ async def test_paid_after_expiry_with_the_stock_gone_is_refunded_once_and_flagge
     trail = await kinds(db, order.id)
     assert trail.count("refund_requested") == 1
     assert trail.count("refunded") == 1
+    # The cooperative finds it in its order list, with the reason.
+    async with httpx.AsyncClient(base_url=shop.api_base, timeout=10) as http:
+        listed = await http.get(
+            "/api/v1/orders",
+            params={"flag": "paid_after_expiry"},
+            headers=world.users["coop_admin"].headers,
+        )
+    [item] = listed.json()["items"]
+    assert item["platform_order_id"] == reference
 
 
 async def test_the_sweeper_releases_a_reservation_whose_expired_event_was_lost(
