@@ -200,7 +200,8 @@ async def _apply_offers(
         line.offer = offer
 
 
-def _order(body: CheckoutIn, reference: str, lines: list[_Line], live: LiveSession | None) -> Order:
+def _order(body: CheckoutIn, reference: str, live: LiveSession | None) -> Order:
+    """The order's header, the buyer's address and phone checked (before any row is locked)."""
     buyer = body.buyer
     try:
         place = resolve_place(buyer.province, buyer.ward)
@@ -221,7 +222,6 @@ def _order(body: CheckoutIn, reference: str, lines: list[_Line], live: LiveSessi
         status=OrderStatus.PENDING_PAYMENT.value,
         payment_status=PaymentStatus.PENDING.value,
         payment_method=CARD,
-        total_vnd=sum(line.price * line.quantity for line in lines),
         # The buyer, for per-buyer limits: their phone's keyed hash, never the number.
         buyer_id=digest,
         buyer_name=buyer.name[:200],
@@ -259,13 +259,12 @@ async def place_order(session: AsyncSession, body: CheckoutIn, *, expiry_minutes
     if cooperative is None:
         raise CheckoutRefused("unknown_cooperative", "no such cooperative", "cooperative_id")
     live = await live_session_of(session, body.cooperative_id, body.live_session_id)
+    order = _order(body, new_reference(), live)
     lines = await _lines(session, body)
-    reference = new_reference()
-    order = _order(body, reference, lines, live)
     if live is not None and live.status == LiveStatus.LIVE.value:
         # Off air, the session's page sells at the regular prices, unattributed.
         await _apply_offers(session, live, lines, order.buyer_id)
-        order.total_vnd = sum(line.price * line.quantity for line in lines)
+    order.total_vnd = sum(line.price * line.quantity for line in lines)
     session.add(order)
     await session.flush()
     assert order.id is not None
@@ -299,6 +298,6 @@ async def place_order(session: AsyncSession, body: CheckoutIn, *, expiry_minutes
     events.record(session, order.id, "stock_reserved", "checkout", until=until.isoformat())
     await session.flush()
     return Placed(
-        order.id, reference, body.cooperative_id, order.total_vnd, until,
+        order.id, order.platform_order_id, body.cooperative_id, order.total_vnd, until,
         [CheckoutLine(line.name, line.price, line.quantity) for line in lines],
     )  # fmt: skip

@@ -11,6 +11,8 @@ from sqlalchemy import select, update
 from sqlmodel import col
 
 from api.catalogue.models import Product, Variant
+from api.checkout.errors import CheckoutRefused
+from api.checkout.service import direct_products
 from api.core.db import Database
 from api.live_sessions.models import LiveOffer, LiveSession
 from api.orders.models import Order
@@ -187,3 +189,27 @@ async def test_checkouts_from_one_address_are_rate_limited(shop: Shop, world: Wo
     assert limited
     assert int(limited[0].headers["retry-after"]) > 0
     assert {r.status_code for r in statuses} == {422, 429}
+
+
+async def test_the_buy_page_lists_active_variants_at_the_live_price_while_live(
+    shop: Shop, db: Database, world: World
+) -> None:
+    live_id = await _live(db, world, cap=3, per_buyer=2)
+    assert (await start(shop, body(world, quantity=2, live_session_id=live_id))).status_code == 201
+
+    async with db.session() as session:
+        regular = await direct_products(session, world.coop_a, None)
+        on_air = await direct_products(session, world.coop_a, live_id)
+        await session.execute(
+            update(LiveSession).where(col(LiveSession.id) == live_id).values(status="ended")
+        )
+        after = await direct_products(session, world.coop_a, live_id)
+        with pytest.raises(CheckoutRefused):
+            await direct_products(session, world.coop_b, live_id)  # another coop's session
+
+    [plain] = regular
+    assert (plain.variant_id, plain.price_vnd, plain.available) == (variant_id(world), 180_000, 98)
+    [live] = on_air
+    assert (live.price_vnd, live.regular_price_vnd, live.available) == (150_000, 180_000, 1)
+    assert live.per_buyer_limit == 2
+    assert [p.price_vnd for p in after] == [180_000]
