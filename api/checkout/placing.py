@@ -50,7 +50,7 @@ _BUYER_HELD = text(
      GROUP BY l.variant_id
     """
 )
-_CLAIM = text(
+CLAIM_OFFER = text(
     """
     UPDATE live_offers SET units_claimed = units_claimed + :quantity
      WHERE id = :offer_id AND (quantity_cap IS NULL OR units_claimed + :quantity <= quantity_cap)
@@ -247,7 +247,7 @@ async def _reserve(session: AsyncSession, order: Order, lines: list[_Line]) -> N
             raise RuntimeError(f"variant {line.variant.id} could not be reserved under its lock")
         if line.offer is not None:
             claimed = await session.execute(
-                _CLAIM, {"offer_id": line.offer.id, "quantity": line.quantity}
+                CLAIM_OFFER, {"offer_id": line.offer.id, "quantity": line.quantity}
             )
             if claimed.first() is None:
                 raise RuntimeError(f"offer {line.offer.id} moved under its lock")

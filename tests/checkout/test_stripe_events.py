@@ -6,7 +6,7 @@ import time
 
 import httpx
 import redis.asyncio as aioredis
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlmodel import col
 
 from api.catalogue.models import Variant
@@ -14,16 +14,20 @@ from api.checkout.models import Checkout
 from api.core.db import Database
 from api.core.jobs import Job
 from api.core.queue import JobQueue, PendingJob
+from api.live_sessions.models import LiveOffer
 from integrations.payments.stripe_client import StripePayments
 from integrations.payments.types import CheckoutLine
 from tests.checkout.conftest import Shop
 from tests.checkout.rig import (
     StripeSim,
+    body,
     checkout_row,
     kinds,
     levels,
+    live_session,
     opened,
     shipments,
+    start,
     stripe_rows,
     variant_id,
     work,
@@ -255,3 +259,35 @@ async def test_a_bank_transfer_that_fails_gives_the_stock_back(
     _, order = await checkout_row(db, reference)
     assert (order.status, order.payment_status) == ("cancelled", "voided")
     assert await levels(db, world) == (100, 0)
+
+
+async def test_a_live_order_paid_after_expiry_claims_its_offer_units_again(
+    shop: Shop, db: Database, world: World
+) -> None:
+    sim = StripeSim(shop.stripe)
+    live_id = await live_session(db, world, cap=3, per_buyer=2)
+    response = await start(shop, body(world, quantity=2, live_session_id=live_id))
+    reference = response.json()["order_reference"]
+    checkout, _ = await checkout_row(db, reference)
+    assert checkout.stripe_session_id is not None
+    await sim.hold_events()
+    await sim.late_payment(checkout.stripe_session_id, order="expired_first")
+    [completed] = await _ids(sim, "checkout.session.completed")
+    [expired] = await _ids(sim, "checkout.session.expired")
+    await sim.deliver([expired])
+    await work(shop)
+    assert await _claimed(db) == 0
+
+    await sim.deliver([completed])
+    await work(shop)
+
+    _, order = await checkout_row(db, reference)
+    assert (order.status, order.live_session_id) == ("confirmed", live_id)
+    assert await _claimed(db) == 2
+    assert await levels(db, world) == (100, 2)
+
+
+async def _claimed(db: Database) -> int:
+    async with db.session() as session:
+        offer = (await session.execute(select(LiveOffer))).scalar_one()
+    return offer.units_claimed
