@@ -198,6 +198,22 @@ def request_refund(session: AsyncSession, checkout: Checkout, order: Order, reas
     return True
 
 
+async def refund_cancelled(session: AsyncSession, order: Order) -> bool:
+    """A cancelled direct order whose goods are back (the carrier confirmed the cancel): refund
+    it if it was paid. The caller holds the order's row lock; a no-op for platform orders."""
+    checkout = (
+        await session.execute(
+            select(Checkout)
+            .where(col(Checkout.order_id) == order.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+    if checkout is None or checkout.paid_at is None:
+        return False
+    return request_refund(session, checkout, order, "order cancelled by the cooperative")
+
+
 async def _confirm(session: AsyncSession, order: Order, source: str) -> None:
     assert order.id is not None
     previous = order.status
