@@ -4,6 +4,7 @@ from api.accounts.models import ApiToken, User
 from api.batches.models import BatchEvent, PickupBatch, PickupBatchParcel
 from api.catalogue.models import Product, StockMovement, Variant
 from api.channels.models import ChannelConnection, SkuMapping, UsedOAuthState
+from api.checkout.models import Checkout
 from api.cod.models import CodStatement, CodStatementLine
 from api.cooperatives.models import Cooperative
 from api.core.db import metadata
@@ -24,6 +25,7 @@ __all__ = [
     "ApiToken",
     "BatchEvent",
     "ChannelConnection",
+    "Checkout",
     "CodStatement",
     "CodStatementLine",
     "Cooperative",
