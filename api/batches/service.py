@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, time
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import func, select, text, true
 from sqlalchemy.exc import IntegrityError
@@ -661,6 +661,34 @@ async def _find_code(
     return sorted(candidates, key=rank)[0]
 
 
+async def _not_in_batch(session: AsyncSession, batch: PickupBatch, shipment: Shipment) -> NoReturn:
+    """Raise why the scanned parcel is not in this batch: another open batch has it (409), it was
+    cancelled (404, set it aside), or it is simply not here (404)."""
+    assert shipment.id is not None
+    holder = await _open_batch_of(session, shipment.id)
+    if holder is not None:
+        raise ParcelInOtherBatch(shipment.id, holder, shipment.waybill)
+    label = shipment.waybill or shipment.reference
+    order_status, fulfilment = (
+        await session.execute(
+            select(col(Order.status), col(Order.fulfilment_status)).where(
+                col(Order.id) == shipment.order_id
+            )
+        )
+    ).one()
+    if (
+        shipment.status == "cancelled"
+        or order_status == "cancelled"
+        or fulfilment
+        in (
+            "cancel_requested",
+            "cancelled",
+        )
+    ):
+        raise ParcelNotFound(f"parcel {label} was cancelled: set it aside, do not pack it")
+    raise ParcelNotFound(f"parcel {label} is not in pickup batch {batch.id}")
+
+
 async def scan_parcel(session: AsyncSession, actor: Actor, batch_id: int, code: str) -> ScanOutcome:
     """Mark the parcel with this waybill or order reference packed (idempotent).
 
@@ -685,28 +713,7 @@ async def scan_parcel(session: AsyncSession, actor: Actor, batch_id: int, code: 
         )
     ).scalar_one_or_none()
     if member is None:
-        holder = await _open_batch_of(session, shipment.id)
-        if holder is not None:
-            raise ParcelInOtherBatch(shipment.id, holder, shipment.waybill)
-        label = shipment.waybill or shipment.reference
-        order_status, fulfilment = (
-            await session.execute(
-                select(col(Order.status), col(Order.fulfilment_status)).where(
-                    col(Order.id) == shipment.order_id
-                )
-            )
-        ).one()
-        if (
-            shipment.status == "cancelled"
-            or order_status == "cancelled"
-            or fulfilment
-            in (
-                "cancel_requested",
-                "cancelled",
-            )
-        ):
-            raise ParcelNotFound(f"parcel {label} was cancelled: set it aside, do not pack it")
-        raise ParcelNotFound(f"parcel {label} is not in pickup batch {batch.id}")
+        await _not_in_batch(session, batch, shipment)
     outcome: ScanResult = "already_packed"
     if member.packed_at is None:
         if batch.status not in ACCEPTS_PARCELS:
@@ -723,6 +730,10 @@ async def scan_parcel(session: AsyncSession, actor: Actor, batch_id: int, code: 
             )  # fmt: skip
             if batch.status == BatchStatus.OPEN.value:
                 _set_status(session, batch, BatchStatus.PACKING, actor, automatic=True)
+        elif await _open_batch_of(session, shipment.id) != batch.id:
+            # Its row went (its order was cancelled) between the read above and this update:
+            # say why, never "already packed" for a parcel that is no longer in the batch.
+            await _not_in_batch(session, batch, shipment)
     await session.flush()
     counts = (await _counts(session, [batch.id])).get(batch.id, _Counts())
     return ScanOutcome(

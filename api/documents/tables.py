@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 from typing import BinaryIO
 
@@ -19,6 +20,19 @@ from api.documents.text import nfc
 
 Cell = str | int | float
 MONEY_FORMAT = '#,##0 "₫"'
+# Buyers type their own names, addresses and notes on the platforms: a cell that starts like a
+# formula (=, +, -, @, tab, CR) would run as one when the file is opened in a spreadsheet.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A phone number or a plain figure ("+84 912 345 678", "-5") is data, left as it is.
+PLAIN_NUMBER = re.compile(r"[+-]?[\d\s.,()]+")
+
+
+def csv_text(value: str) -> str:
+    """The text NFC-composed, with a leading apostrophe if a spreadsheet would read a formula."""
+    value = nfc(value)
+    if value.startswith(FORMULA_START) and not PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
 
 
 def write_csv(headings: Sequence[str], rows: Iterable[Sequence[Cell]], out: BinaryIO) -> int:
@@ -29,7 +43,7 @@ def write_csv(headings: Sequence[str], rows: Iterable[Sequence[Cell]], out: Bina
         writer.writerow([nfc(h) for h in headings])
         count = 0
         for row in rows:
-            writer.writerow([nfc(v) if isinstance(v, str) else v for v in row])
+            writer.writerow([csv_text(v) if isinstance(v, str) else v for v in row])
             count += 1
         text.flush()
         return count
@@ -59,6 +73,8 @@ def write_xlsx(
         cells = []
         for index, value in enumerate(row):
             cell = WriteOnlyCell(sheet, value=nfc(value) if isinstance(value, str) else value)
+            if isinstance(value, str):
+                cell.data_type = "s"  # text as typed: openpyxl makes "=…" a live formula
             if index in money_columns:
                 cell.number_format = MONEY_FORMAT
             cells.append(cell)

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from api.batches.membership import follow
+from api.batches.membership import follow, leave_open_batch
 from api.catalogue.models import MovementKind, StockMovement
 from api.catalogue.stock import move_stock
 from api.core.db import utcnow
@@ -256,6 +256,11 @@ async def _effects(
         await _take_back(session, order, update)
         _set_fulfilment(session, order, FulfilmentStatus.RETURNED, source_of(update))
     elif status is ShipmentStatus.CANCELLED:
+        # A dead waybill is not packed or handed over: out of its open batch (and a re-booking
+        # of the order follows into it, api/batches/membership.py).
+        await leave_open_batch(
+            session, shipment.id, reason="the carrier cancelled the booking", source="system"
+        )
         await _on_cancelled(session, order, update)
 
 

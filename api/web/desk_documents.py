@@ -67,6 +67,8 @@ async def document_file(
         sheet = await load_sheet(session, actor, batch_id)
     except (ValueError, BatchNotFound):
         return render(request, "desk_missing.html", {}, status_code=status.HTTP_404_NOT_FOUND)
+    # Nothing written: no transaction (nor its pooled connection) is held while drawing.
+    await session.rollback()
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (closed by _chunks)
     try:
         await to_thread.run_sync(_draw, document, fmt, sheet, cast(BinaryIO, spool))

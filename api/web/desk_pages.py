@@ -47,6 +47,7 @@ BatchId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 DESK_MOVES = ("packing", "ready", "handed_over")
 SCANNABLE = ("open", "packing", "ready")
 DAY_BATCHES = 200
+ONE_DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -141,8 +142,9 @@ async def desk_page(
         "batches": [batch_view(batch) for batch in batches],
         "is_today": shown == today,
         "day_label": local_day(shown, request_language(request)),
-        "previous_day": shown - timedelta(days=1),
-        "next_day": shown + timedelta(days=1),
+        # None at the calendar's ends (date.min, date.max): no link past them, and no 500.
+        "previous_day": shown - ONE_DAY if shown > date.min else None,
+        "next_day": shown + ONE_DAY if shown < date.max else None,
     }
     return render(request, "desk.html", context)
 

@@ -6,7 +6,7 @@ import asyncio
 from datetime import time, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
@@ -18,9 +18,11 @@ from api.core.db import Database
 from api.core.errors import Forbidden
 from api.orders.models import Order
 from api.shipments.cancel import cancel_for_order
+from integrations.carriers.base import ShipmentStatus
 from tests.batches.rig import TOMORROW, actor_of, booked_parcel, detail, new_batch, trail
 from tests.factories import World
-from tests.shipments.rig import set_shipment
+from tests.reports.rig import carrier_says
+from tests.shipments.rig import outbox_row, set_shipment
 
 
 async def test_fill_scan_and_hand_over(world: World, db: Database) -> None:
@@ -247,3 +249,84 @@ async def test_programme_managers_read_summaries_but_get_no_documents(
             await service.load_sheet(session, manager, batch.id)
         with pytest.raises(Forbidden):
             await service.scan_parcel(session, manager, batch.id, "anything")
+
+
+async def _waiting_on_a_lock(db: Database) -> int:
+    async with db.session() as session:
+        found = await session.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock'"
+            )
+        )
+    return int(found or 0)
+
+
+async def test_a_scan_racing_the_orders_cancellation_never_says_already_packed(
+    world: World, db: Database
+) -> None:
+    staff = await actor_of(db, world, "logistics")
+    parcel = await booked_parcel(db, world)
+    batch = await new_batch(db, staff, world.coop_a)
+    async with db.session() as cancelling:
+        order = (
+            await cancelling.execute(
+                select(Order).where(col(Order.id) == parcel.order_id).with_for_update()
+            )
+        ).scalar_one()
+        order.status = "cancelled"
+        assert await cancel_for_order(cancelling, order, source="webhook") == "requested"
+        # The parcel's row is deleted but not committed yet: the scan finds it, then waits.
+
+        async def scan() -> str:
+            async with db.session() as session:
+                try:
+                    done = await service.scan_parcel(session, staff, batch.id, parcel.waybill or "")
+                except service.ParcelNotFound as exc:
+                    return f"not found: {exc}"
+                await session.commit()
+                return done.outcome
+
+        scanning = asyncio.create_task(scan())
+        for _ in range(1500):  # until the scan waits on the deleted row (not a timing check)
+            if scanning.done() or await _waiting_on_a_lock(db):
+                break
+            await asyncio.sleep(0.02)
+        await cancelling.commit()
+        outcome = await scanning
+    assert outcome.startswith("not found:"), outcome
+    assert "cancelled" in outcome
+    after = await detail(db, staff, batch.id)
+    assert (after.parcels, after.packed) == (0, 0)
+    assert "parcel_packed" not in [e.action for e in await trail(db, batch.id)]
+
+
+async def test_a_booking_the_carrier_drops_leaves_and_its_re_booking_follows(
+    world: World, db: Database
+) -> None:
+    staff = await actor_of(db, world, "logistics")
+    stays, dropped = await booked_parcel(db, world), await booked_parcel(db, world)
+    batch = await new_batch(db, staff, world.coop_a)
+    # The carrier tells us (tracking) it dropped the booking: that waybill is dead.
+    assert await carrier_says(db, dropped.order_id, ShipmentStatus.CANCELLED)
+    after = await detail(db, staff, batch.id)
+    assert [p.shipment_id for p in after.items] == [stays.id]
+    left = [e for e in await trail(db, batch.id) if e.action == "parcel_left_cancelled"]
+    assert [(e.shipment_id, e.source) for e in left] == [(dropped.id, "system")]
+    async with db.session() as session:
+        with pytest.raises(service.ParcelNotFound, match="was cancelled"):
+            await service.scan_parcel(session, staff, batch.id, dropped.waybill or "")
+
+    # The order is still live: its new booking follows into the batch the old one left.
+    again = await outbox_row(db, dropped.order_id)
+    await set_shipment(db, again, waybill="WBAGAIN1", status="handed_off")
+    async with db.session() as session:
+        await session.execute(
+            update(Order)
+            .where(col(Order.id) == dropped.order_id)
+            .values(fulfilment_status="handed_off")
+        )
+        assert await membership.follow(session, again, source="job") == (None, batch.id)
+        await session.commit()
+    held = {p.shipment_id for p in (await detail(db, staff, batch.id)).items}
+    assert held == {stays.id, again}

@@ -48,3 +48,12 @@ async def test_print_of_an_unknown_batch_fails_clearly(tmp_path: Path, settings:
     code, err = await _phien(settings, "batches", "print", "999999", "--out", str(tmp_path))
     assert code == 1
     assert "pickup batch 999999 not found" in err
+
+
+async def test_print_of_an_id_past_bigint_is_a_usage_error_not_a_traceback(
+    tmp_path: Path, settings: Settings
+) -> None:
+    code, err = await _phien(settings, "batches", "print", str(2**63), "--out", str(tmp_path))
+    assert code == 2, err
+    assert "Traceback" not in err
+    assert "9223372036854775807" in err

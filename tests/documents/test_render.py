@@ -20,6 +20,7 @@ from api.documents.render import (
     render_pdf,
     render_table,
 )
+from api.documents.sheets import BatchSheet
 from api.documents.text import kg, money
 from tests.documents.readback import barcodes, page_image, pdf_text, save_png
 
@@ -218,3 +219,37 @@ def test_documents_drawn_side_by_side_in_threads_match_one_drawn_alone() -> None
     with ThreadPoolExecutor(max_workers=4) as pool:
         together = list(pool.map(draw, [DocumentKind.MANIFEST, DocumentKind.LABELS_A4] * 3))
     assert together[0] == together[2] == together[4] == alone
+
+
+def _hostile_sheet() -> BatchSheet:
+    """A batch whose buyer typed a spreadsheet formula as their name and note."""
+    first = next(sample.parcels(1))
+    evil = replace(
+        first,
+        receiver=replace(first.receiver, name='=HYPERLINK("http://x.invalid","Bấm vào")'),
+        note="@SUM(1+1)",
+        platform_order_id="+cmd|' /C calc'!A0",
+    )
+    return replace(sample.sheet(1), parcels=iter([evil]))
+
+
+def test_a_buyer_typed_formula_stays_text_in_csv_and_xlsx() -> None:
+    out = io.BytesIO()
+    render_table(DocumentKind.PACKING_SLIPS, _hostile_sheet(), out, TableFormat.XLSX)
+    book = load_workbook(io.BytesIO(out.getvalue())).worksheets[0]
+    row = next(iter(book.iter_rows(min_row=2)))
+    cells = {c.value: c.data_type for c in row if isinstance(c.value, str)}
+    assert cells['=HYPERLINK("http://x.invalid","Bấm vào")'] == "s"  # text, never a formula
+    assert all(kind != "f" for kind in cells.values())
+
+    out = io.BytesIO()
+    render_table(DocumentKind.PACKING_SLIPS, _hostile_sheet(), out, TableFormat.CSV)
+    rows = list(csv.reader(io.StringIO(out.getvalue().decode("utf-8-sig"))))
+    values = rows[1]
+    # No cell starts with a character a spreadsheet reads as a formula...
+    assert not any(v[:1] in ("=", "+", "@") for v in values), values
+    # ...and the buyer's words are all still there, behind a leading apostrophe.
+    assert '\'=HYPERLINK("http://x.invalid","Bấm vào")' in values
+    assert "'@SUM(1+1)" in values
+    # Phone numbers and plain figures are left as they are.
+    assert next(sample.parcels(1)).receiver.phone in values

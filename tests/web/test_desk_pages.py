@@ -198,3 +198,15 @@ async def test_documents_open_inline_as_pdf(api_base: str, db: Database, world: 
         for wrong in ("nope.pdf", "manifest.docx", "manifest"):
             answer = await browser.get(f"/desk/batches/{batch}/documents/{wrong}")
             assert answer.status_code == 404, wrong
+
+
+async def test_a_day_at_the_calendar_edge_is_shown_not_a_500(api_base: str, world: World) -> None:
+    async with _signed_in(api_base, world.users["logistics"].token) as (browser, _):
+        last = await browser.get("/desk?day=9999-12-31")
+        assert last.status_code == 200, last.status_code
+        assert 'href="/desk?day=9999-12-30"' in last.text
+        assert 'rel="next"' not in last.text
+        first = await browser.get("/desk?day=0001-01-01")
+        assert first.status_code == 200, first.status_code
+        assert 'href="/desk?day=0001-01-02"' in first.text
+        assert 'rel="prev"' not in first.text

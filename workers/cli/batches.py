@@ -35,7 +35,7 @@ async def _print(db_url: str, batch_id: int, out: Path, progress: Progress) -> i
 
 @batches_app.command("print")
 def print_documents(
-    batch_id: Annotated[int, typer.Argument(min=1, help="the pickup batch's id")],
+    batch_id: Annotated[int, typer.Argument(min=1, max=2**63 - 1, help="the pickup batch's id")],
     out: Annotated[Path, typer.Option("--out", help="folder to write into")] = Path("."),
 ) -> None:
     """Write every document of a batch (pick list, slips, labels, manifest; PDF, CSV, xlsx)."""
