@@ -1,4 +1,4 @@
-"""`python -m bench [webhooks|e2e|pipeline|flash|handoff|faults]`: run the benchmarks, print tables."""
+"""`python -m bench [webhooks|e2e|pipeline|flash|handoff|faults|reports|checkout]`: run the benchmarks, print tables."""
 
 from __future__ import annotations
 
@@ -72,6 +72,13 @@ async def faults() -> None:
     report(await measure(*settings_from_env()))
 
 
+async def checkout() -> None:
+    """Direct checkouts per second with the Stripe simulator answering in 100 ms, beside /health."""
+    from bench.checkout import measure, report
+
+    report(*await measure())
+
+
 async def reports() -> None:
     """Tonnage report p95 over 1,000,000 order lines; webhook to the dashboard's live counter."""
     from bench.reports import measure, report
@@ -85,6 +92,7 @@ def main() -> None:
         "webhooks": webhooks, "e2e": e2e, "pipeline": pipeline, "flash": flash, "handoff": handoff,
         "faults": faults,
         "reports": reports,
+        "checkout": checkout,
     }  # fmt: skip
     for name in sys.argv[1:] or list(benches):
         uvloop.run(benches[name]())

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api.web.auth_pages import router as auth_router
+from api.web.buy_pages import router as buy_router
 from api.web.dashboard_pages import router as dashboard_router
 
 
@@ -13,4 +14,5 @@ def install_pages(app: FastAPI) -> None:
     """Mount the pages and `/static` (served from the installed `api.web` package)."""
     app.include_router(auth_router)
     app.include_router(dashboard_router)
+    app.include_router(buy_router)
     app.mount("/static", StaticFiles(packages=[("api.web", "static")]), name="static")

@@ -6,46 +6,18 @@ chromium where it can. Screenshots go to var/test-output/ (printed).
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
-import pytest
-from playwright.async_api import Browser, Page, Request, async_playwright
+from playwright.async_api import Browser, Page, Request
 
 from api.core.db import Database
 from tests.api.live_sessions.helpers import add_offer, connect_shop, move, schedule
 from tests.factories import World
 from tests.reports.rig import item, place, vn
+from tests.web.browser import OUTPUT
 
-OUTPUT = Path(__file__).resolve().parents[2] / "var" / "test-output"
 FIRST_LOAD_BUDGET = 300_000
-
-
-def _chromium() -> str:
-    path = (
-        os.environ.get("PHIEN_CHROMIUM")
-        or shutil.which("chromium")
-        or shutil.which("chromium-browser")
-    )
-    if path:
-        return path
-    # Never a skip: a page nobody looked at is a page nobody checked. `make test` installs
-    # Debian's chromium where it can; elsewhere, say how.
-    pytest.fail("no chromium found: apt-get install chromium, or set PHIEN_CHROMIUM to its path")
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    """Headless chromium for one test."""
-    executable = _chromium()
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=executable, headless=True)
-        yield launched
-        await launched.close()
 
 
 async def _arrange(db: Database, world: World, client: httpx.AsyncClient) -> None:

@@ -1,0 +1,188 @@
+"""`/buy/{cooperative}`: the public page a seller shares, on to Stripe Checkout.
+
+No sign-in: anyone with the link may buy. The form works without JavaScript (choosing a
+province re-renders the page with its communes); `buy.js` only fetches the communes in place.
+A buyer's phone is never logged: the page logs nothing about the buyer at all.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from api.checkout.schemas import BuyerIn, CheckoutIn, CheckoutLineIn
+from api.checkout.service import CheckoutRefused, direct_products, start_checkout
+from api.cooperatives.addresses import province_options, ward_options
+from api.cooperatives.storefront import Storefront, storefront
+from api.core.clients import payments_client
+from api.core.config import Settings
+from api.core.deps import Id, SessionDep, rate_limit
+from api.orders.receipts import receipt
+from api.web.buy_form import MAX_QUANTITY, BuyForm, Gettext, read_form, refusal_message
+from api.web.deps import CsrfChecked
+from api.web.i18n import translations
+from api.web.rendering import render, request_language
+
+router = APIRouter(include_in_schema=False)
+# Stripe's hosted page; the simulator's origin is added from STRIPE_API_BASE.
+STRIPE_CHECKOUT_ORIGIN = "https://checkout.stripe.com"
+
+
+def _form_action(settings: Settings) -> str:
+    base = urlsplit(settings.stripe_api_base)
+    return f"'self' {STRIPE_CHECKOUT_ORIGIN} {base.scheme}://{base.netloc}"
+
+
+def _page(
+    request: Request, template: str, context: dict[str, Any], *, status_code: int = 200
+) -> Response:
+    """A buy page whose form may be sent on to Stripe's checkout host (CSP form-action)."""
+    response = render(request, template, context, status_code=status_code)
+    settings: Settings = request.app.state.settings
+    policy = response.headers["Content-Security-Policy"]
+    response.headers["Content-Security-Policy"] = policy.replace(
+        "form-action 'self'", f"form-action {_form_action(settings)}"
+    )
+    return response
+
+
+def _missing(request: Request) -> Response:
+    return render(request, "buy_missing.html", {}, status_code=status.HTTP_404_NOT_FOUND)
+
+
+async def _show(
+    request: Request,
+    session: SessionDep,
+    shop: Storefront,
+    form: BuyForm,
+    *,
+    status_code: int = 200,
+) -> Response:
+    products = await direct_products(session, shop.cooperative_id, shop.live_session_id)
+    context = {
+        "shop": shop,
+        "products": products,
+        "form": form,
+        "provinces": province_options(),
+        "wards": ward_options(form.province_code) if form.province_code else (),
+        "max_quantity": MAX_QUANTITY,
+        "action": request.url.path,
+    }
+    return _page(request, "buy.html", context, status_code=status_code)
+
+
+async def _buy_page(
+    request: Request, session: SessionDep, cooperative_id: int, live_id: int | None
+) -> Response:
+    shop = await storefront(session, cooperative_id, live_id)
+    if shop is None:
+        return _missing(request)
+    cancelled = request.query_params.get("cancelled")
+    return await _show(request, session, shop, BuyForm(cancelled=bool(cancelled)))
+
+
+@router.get("/buy/places/{province_code}")
+async def places(province_code: int) -> Response:
+    """The communes and wards of one province, for the page's commune picker."""
+    options = [{"code": o.code, "name": o.name} for o in ward_options(province_code)]
+    if not options:
+        return JSONResponse({"detail": "no such province"}, status_code=404)
+    return JSONResponse(options, headers={"Cache-Control": "public, max-age=86400"})
+
+
+@router.get("/buy/{cooperative_id}")
+async def buy_page(request: Request, session: SessionDep, cooperative_id: Id) -> Response:
+    """The cooperative's active products at their list prices."""
+    return await _buy_page(request, session, cooperative_id, None)
+
+
+@router.get("/buy/{cooperative_id}/live/{live_session_id}")
+async def buy_live_page(
+    request: Request, session: SessionDep, cooperative_id: Id, live_session_id: Id
+) -> Response:
+    """The same page for one live session: its live prices while it is on air."""
+    return await _buy_page(request, session, cooperative_id, live_session_id)
+
+
+async def _submit(
+    request: Request, session: SessionDep, cooperative_id: int, live_id: int | None
+) -> Response:
+    shop = await storefront(session, cooperative_id, live_id)
+    if shop is None:
+        return _missing(request)
+    products = await direct_products(session, cooperative_id, live_id)
+    raw: FormData = await request.form()
+    gettext = _gettext(request)
+    form = read_form(raw, [p.variant_id for p in products], gettext)
+    if form.choosing_place or form.errors:
+        code = status.HTTP_200_OK if form.choosing_place else status.HTTP_422_UNPROCESSABLE_ENTITY
+        return await _show(request, session, shop, form, status_code=code)
+    settings: Settings = request.app.state.settings
+    try:
+        body = CheckoutIn(
+            cooperative_id=cooperative_id,
+            live_session_id=live_id,
+            lines=[CheckoutLineIn(variant_id=v, quantity=q) for v, q in form.lines()],
+            buyer=BuyerIn(
+                name=form.values["name"], phone=form.values["phone"],
+                province=form.province_name, ward=form.ward_name,
+                street=form.values["street"], note=form.values["note"],
+            ),
+        )  # fmt: skip
+    except ValidationError as exc:
+        form.add_validation_errors(exc, gettext)
+        return await _show(request, session, shop, form, status_code=422)
+    # The page's own transaction ends before Stripe is called (start_checkout opens its own).
+    await session.commit()
+    payments = payments_client(settings)
+    try:
+        out = await start_checkout(request.app.state.db, payments, body, settings=settings)
+    except CheckoutRefused as refused:
+        form.errors[refused.field or "lines"] = refusal_message(refused, gettext)
+        return await _show(request, session, shop, form, status_code=422)
+    finally:
+        await payments.aclose()
+    return RedirectResponse(out.checkout_url, status_code=status.HTTP_303_SEE_OTHER)
+
+
+def _gettext(request: Request) -> Gettext:
+    return translations(request_language(request)).gettext
+
+
+@router.post("/buy/{cooperative_id}", dependencies=[CsrfChecked, Depends(rate_limit)])
+async def buy_submit(request: Request, session: SessionDep, cooperative_id: Id) -> Response:
+    """Check the form, reserve and open a Checkout Session, then send the buyer to pay."""
+    return await _submit(request, session, cooperative_id, None)
+
+
+@router.post(
+    "/buy/{cooperative_id}/live/{live_session_id}",
+    dependencies=[CsrfChecked, Depends(rate_limit)],
+)
+async def buy_live_submit(
+    request: Request, session: SessionDep, cooperative_id: Id, live_session_id: Id
+) -> Response:
+    """The live session's form: live prices, offer caps and per-buyer limits apply."""
+    return await _submit(request, session, cooperative_id, live_session_id)
+
+
+@router.get("/buy/{cooperative_id}/thanks")
+async def thanks(
+    request: Request,
+    session: SessionDep,
+    cooperative_id: Id,
+    order: Annotated[str, Query(max_length=80)] = "",
+    cancelled: Annotated[bool, Query()] = False,
+) -> Response:
+    """Where Stripe sends the buyer back: the order's reference, items, amount and status."""
+    shop = await storefront(session, cooperative_id)
+    if shop is None:
+        return _missing(request)
+    found = await receipt(session, cooperative_id, order) if order else None
+    context = {"shop": shop, "receipt": found, "cancelled": cancelled, "reference": order}
+    return render(request, "buy_thanks.html", context)

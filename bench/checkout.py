@@ -1,0 +1,143 @@
+"""Direct checkouts created per second through `POST /api/v1/checkout`.
+
+Real processes: one `phien api` and the Stripe simulator (`phien simulate stripe`) answering
+every call after 100 ms. Each checkout reserves stock in PostgreSQL, commits, calls Stripe
+(Create Checkout Session, with its idempotency key) outside any transaction, and stores the
+session. Beside it, in the same run: `GET /health` (the bare server) and the same checkouts
+against the simulator answering at once (0 ms), so the 100 ms wait is told apart from our own
+cost. Every buyer is a different phone, so no per-buyer rule refuses one.
+
+The API's rate limit is raised for the bench (RATE_LIMIT_PER_ADDRESS=10000000/minute): one
+loopback address sends everything, and the public limit would otherwise measure itself. The
+limiter still counts every request in Redis, as in production.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from api.catalogue.schemas import ProductCreate
+from api.catalogue.service import create_product
+from api.cooperatives.schemas import CollectionPoint, CooperativeCreate
+from api.cooperatives.service import create_cooperative
+from api.core.db import Database
+from bench.env import count_rows, free_port, fresh_database, own_redis_db, process, wait_http
+from bench.load import LoadResult, build_request, run_load
+
+LOGS = Path(tempfile.gettempdir())
+LEVELS = (1, 10, 50)
+STOCK = 1_000_000
+SIM_KEY = "sk_test_bench_checkout"  # the simulator accepts any sk_test_ key
+SIM_WEBHOOK_SECRET = "whsec_bench_checkout"
+
+
+@dataclass
+class CheckoutRow:
+    """One measured line of the table."""
+
+    label: str
+    concurrency: int
+    result: LoadResult
+
+
+def _per_level(concurrency: int) -> int:
+    # About ten seconds of work at each level with the 100 ms simulator.
+    return max(50, min(1500, concurrency * 60))
+
+
+async def _seed(db_url: str) -> tuple[int, int]:
+    """A cooperative with one active variant and ample stock; its id and the variant's."""
+    db = Database(db_url.replace("postgresql://", "postgresql+asyncpg://", 1), pool_size=1)
+    async with db.session() as session:
+        coop = await create_cooperative(session, None, CooperativeCreate(
+            name="HTX Bình Lư", phone="0912345678",
+            address=CollectionPoint(province="Lai Châu", ward="Xã Bình Lư", street="Bản 1")))  # fmt: skip
+        assert coop.id is not None
+        product = await create_product(session, None, ProductCreate.model_validate(
+            {"cooperative_id": coop.id, "name": "Gạo Séng Cù", "category": "rice", "status": "active",
+             "variants": [{"sku": "SENGCU-2KG", "unit_label": "túi 2 kg", "net_weight_g": 2000,
+                           "shipping_weight_g": 2100, "price_vnd": 185000, "stock_on_hand": STOCK}]}))  # fmt: skip
+        await session.commit()
+        variant_id = product.variants[0].id
+        assert variant_id is not None
+    await db.dispose()
+    return coop.id, variant_id
+
+
+def checkout_requests(base: str, coop: int, variant: int, count: int, offset: int) -> list[bytes]:
+    """`count` checkouts of one bag of rice, each from a buyer of their own."""
+    url = f"{base}/api/v1/checkout"
+    requests = []
+    for n in range(offset, offset + count):
+        body = json.dumps({
+            "cooperative_id": coop, "lines": [{"variant_id": variant, "quantity": 1}],
+            "buyer": {"name": f"Khách {n}", "phone": f"09{n:08d}", "province": "Lai Châu",
+                      "ward": "Xã Bình Lư", "street": f"Bản {n % 40 + 1}"}}).encode()  # fmt: skip
+        requests.append(build_request("POST", url, body, {"Content-Type": "application/json"}))
+    return requests
+
+
+async def _phase(
+    label: str, latency_ms: int, db_url: str, redis_url: str, ids: tuple[int, int], offset: int
+) -> list[CheckoutRow]:
+    api_port, sim_port = free_port(), free_port()
+    base, sim = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{sim_port}"
+    env = {"DATABASE_URL": db_url, "REDIS_URL": redis_url, "PORT": str(api_port),
+           "LOG_LEVEL": "WARNING", "DB_POOL_SIZE": "20", "DB_MAX_OVERFLOW": "0",
+           "STRIPE_API_BASE": sim, "STRIPE_API_KEY": SIM_KEY,
+           "STRIPE_WEBHOOK_SECRET": SIM_WEBHOOK_SECRET,
+           "RATE_LIMIT_PER_ADDRESS": "10000000/minute"}  # fmt: skip
+    sim_args = ["simulate", "stripe", "--port", str(sim_port), "--latency-ms", str(latency_ms),
+                "--webhook-url", "http://127.0.0.1:9/unused"]  # fmt: skip
+    rows: list[CheckoutRow] = []
+    with ExitStack() as stack:
+        stack.enter_context(process(sim_args, env, LOGS / "phien-bench-stripe.log"))
+        stack.enter_context(process(["api"], env, LOGS / "phien-bench-checkout-api.log"))
+        await wait_http(f"{base}/health")
+        await wait_http(f"{sim}/_sim/stats")
+        # Warm-up: first requests pay for imports, pools and connections.
+        await run_load(base, checkout_requests(base, *ids, 20, offset), 4)
+        offset += 20
+        for level in LEVELS:
+            if latency_ms:
+                health = [build_request("GET", f"{base}/health")] * (_per_level(level) * 4)
+                rows.append(CheckoutRow("GET /health", level, await run_load(base, health, level)))
+            count = _per_level(level)
+            requests = checkout_requests(base, *ids, count, offset)
+            offset += count
+            rows.append(CheckoutRow(label, level, await run_load(base, requests, level)))
+    return rows
+
+
+async def measure() -> tuple[list[CheckoutRow], int]:
+    """Both phases over one database; the table's rows and the checkout sessions stored."""
+    async with fresh_database() as db_url, own_redis_db() as redis_url:
+        ids = await _seed(db_url)
+        rows = await _phase("checkout, Stripe 100 ms", 100, db_url, redis_url, ids, 0)
+        rows += await _phase("checkout, Stripe 0 ms", 0, db_url, redis_url, ids, 100_000)
+        stored = await count_rows(db_url, "orders", "platform = 'direct'")
+    return rows, stored
+
+
+def report(rows: list[CheckoutRow], stored: int) -> None:
+    """Print the table."""
+    print("\nDirect checkout (`POST /api/v1/checkout`, one `phien api` process, Stripe simulator)")
+    print(f"rate limit raised for the bench (RATE_LIMIT_PER_ADDRESS=10000000/minute); "
+          f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
+    print(
+        "| endpoint                   | conc. | requests |   req/s |  p50 ms |  p99 ms | statuses        |"
+    )
+    print(
+        "|----------------------------|------:|---------:|--------:|--------:|--------:|-----------------|"
+    )
+    for row in rows:
+        r = row.result
+        statuses = ",".join(f"{k}:{v}" for k, v in sorted(r.statuses.items()))
+        print(f"| {row.label:<26} | {row.concurrency:>5} | {r.requests:>8} | {r.rate:>7.1f} "
+              f"| {r.percentile(50):>7.1f} | {r.percentile(99):>7.1f} | {statuses:<15} |")  # fmt: skip
+    print(f"direct orders stored (warm-up included): {stored}")

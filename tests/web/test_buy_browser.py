@@ -1,0 +1,106 @@
+"""A buyer on a 360-pixel phone buys through the buy page and the Stripe simulator, for real.
+
+Chromium (Playwright) opens the shared link, picks a product, a province and a commune, pays
+on the simulator's checkout page and comes back to the thanks page. The simulator's signed
+webhook reaches the API, a real arq worker in burst mode drains the inbox and books the
+parcel, and the cooperative sees the paid order through the API. Screenshots: var/test-output/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import httpx
+from playwright.async_api import Browser, Page
+
+from api.core.config import Settings
+from api.core.db import Database
+from tests.factories import World
+from tests.ingestion.rig import run_worker
+from tests.reports.rig import item
+from tests.shipments.tracking_rig import work_off_inbox
+from tests.web.browser import OUTPUT
+
+LAI_CHAU, BINH_LU = "12", "3390"
+PHONE_WIDTH = 360
+
+
+async def _no_sideways_scroll(page: Page) -> None:
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE_WIDTH, f"the page scrolls sideways: {width} px wide"
+
+
+async def _fill_the_form(page: Page, variant_id: int) -> None:
+    await page.fill(f"#qty-{variant_id}", "2")
+    await page.select_option("#province", LAI_CHAU)
+    # buy.js fetches the province's communes in place.
+    await page.wait_for_selector(f'#ward option[value="{BINH_LU}"]', state="attached")
+    await page.select_option("#ward", BINH_LU)
+    await page.fill("#name", "Lò Thị Mai")
+    await page.fill("#phone", "0912 345 678")
+    await page.fill("#street", "Bản 1, cạnh trường học")
+
+
+async def _the_order(client: httpx.AsyncClient, world: World) -> dict[str, object]:
+    headers = world.users["coop_admin"].headers
+    response = await client.get("/api/v1/orders", headers=headers)
+    assert response.status_code == 200, response.text
+    (order,) = [o for o in response.json()["items"] if o["platform"] == "direct"]
+    return dict(order)
+
+
+async def _booked_shipment(
+    client: httpx.AsyncClient, world: World, settings: Settings
+) -> dict[str, object]:
+    headers = world.users["coop_admin"].headers
+    for _ in range(20):
+        await run_worker(settings)
+        items = (await client.get("/api/v1/shipments", headers=headers)).json()["items"]
+        if items and items[0]["waybill"]:
+            return dict(items[0])
+        await asyncio.sleep(0.1)
+    raise AssertionError("the shipment was never booked with the carrier")
+
+
+async def test_a_buyer_pays_on_a_phone_and_the_cooperative_sees_the_order(
+    browser: Browser,
+    api_base: str,
+    stripe_sim: str,
+    db: Database,
+    settings: Settings,
+    world: World,
+    client: httpx.AsyncClient,
+) -> None:
+    honey = await item(db, world.coop_a, "Mật ong bạc hà Bình Lư", "honey", 500, 250_000)
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    page = await browser.new_page(viewport={"width": PHONE_WIDTH, "height": 800})
+    await page.goto(f"{api_base}/buy/{world.coop_a}")
+    assert await page.text_content("h1") == "Đặt hàng của HTX Bình Lư"
+    await _fill_the_form(page, honey.variant_id)
+    await _no_sideways_scroll(page)
+    await page.screenshot(path=str(OUTPUT / "buy-360.png"), full_page=True)
+
+    await page.click("button.primary")
+    await page.wait_for_url(re.compile(re.escape(stripe_sim)))
+    await page.get_by_role("button", name=re.compile("Pay", re.IGNORECASE)).click()
+    await page.wait_for_url(re.compile(rf"/buy/{world.coop_a}/thanks\?order="))
+
+    # The simulator's signed webhook is in the inbox; a burst worker confirms the order.
+    await work_off_inbox(settings, db)
+    shipment = await _booked_shipment(client, world, settings)
+    order = await _the_order(client, world)
+    assert order["payment_status"] == "paid"
+    assert order["total_vnd"] == 2 * 250_000
+    assert order["ship_ward"] == "Xã Bình Lư"
+    assert shipment["order_id"] == order["id"]
+    assert shipment["status"] == "handed_off"
+
+    await page.reload()
+    assert await page.locator('[data-status="paid"]').count() == 1
+    assert str(order["platform_order_id"]) in (await page.text_content(".ref") or "")
+    await _no_sideways_scroll(page)
+    await page.screenshot(path=str(OUTPUT / "buy-thanks-360.png"), full_page=True)
+    page_text = await page.text_content("main") or ""
+    assert "0912" not in page_text  # the thanks page shows no personal data
+    await page.close()
