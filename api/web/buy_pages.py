@@ -120,7 +120,7 @@ async def _submit(
     gettext = _gettext(request)
     form = read_form(raw, [p.variant_id for p in products], gettext)
     if form.choosing_place or form.errors:
-        code = status.HTTP_200_OK if form.choosing_place else status.HTTP_422_UNPROCESSABLE_ENTITY
+        code = status.HTTP_200_OK if form.choosing_place else 422
         return await _show(request, session, shop, form, status_code=code)
     settings: Settings = request.app.state.settings
     try:

@@ -45,7 +45,8 @@ async def test_the_page_lists_active_products_in_vietnamese_without_sign_in(
     assert "Gạo Séng Cù" in page.text
     assert "180.000 ₫" in page.text
     assert "Cà phê rang củi" not in page.text  # the other cooperative's
-    assert page.text.count("<option value=") == 34 + 1  # the provinces and "choose…"
+    # The 34 provinces, and a "choose…" line in each of the two pickers (no communes yet).
+    assert page.text.count("<option value=") == 34 + 2
     assert "0912345678" not in page.text  # the cooperative's own phone is not shown
     assert (
         "form-action 'self' https://checkout.stripe.com" in page.headers["content-security-policy"]
