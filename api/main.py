@@ -15,8 +15,10 @@ from fastapi import APIRouter, Depends, FastAPI
 from api.accounts.router import router as users_router
 from api.catalogue.router import router as products_router
 from api.channels.router import router as channels_router
+from api.checkout.router import router as checkout_router
 from api.cooperatives.router import router as cooperatives_router
 from api.core import encryption
+from api.core.clients import payments_client
 from api.core.config import Settings, get_settings
 from api.core.db import Database
 from api.core.deps import rate_limit
@@ -54,6 +56,7 @@ def api_v1() -> APIRouter:
         shipments_router,
         inbound_events_router,
         reports_router,
+        checkout_router,
     ):
         router.include_router(sub)
     return router
@@ -134,6 +137,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.bell, app.state.inbox = bell, InboxWriter(inbox_pool, bell)
         # Platform calls made while a person waits (the authorisation callback).
         app.state.platform_http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0))
+        # Stripe (or its simulator) for the direct checkout; None while STRIPE_API_KEY is unset.
+        app.state.payments = payments_client(settings)
         app.state.rate_limits = (
             RateLimits(
                 redis_url, settings.rate_limit_per_address, settings.rate_limit_writes_per_token
@@ -145,6 +150,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await app.state.platform_http.aclose()
+            if app.state.payments is not None:
+                await app.state.payments.aclose()
             await bell.stop()
             await inbox_pool.close()
             await redis.aclose()

@@ -9,7 +9,7 @@ import httpx
 from arq.connections import ArqRedis
 
 from api.core import encryption
-from api.core.clients import CarrierClients
+from api.core.clients import CarrierClients, payments_client
 from api.core.config import Settings, get_settings
 from api.core.db import Database
 from api.core.embedded import resolve_urls
@@ -58,6 +58,8 @@ async def startup(ctx: dict[str, Any]) -> None:
         limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
     )
     open_carriers(ctx, settings)
+    # Made once, like the carriers': a client per job would die with the job's copy of ctx.
+    ctx["payments"] = payments_client(settings)
     log.info("worker started")
 
 
@@ -66,6 +68,9 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     clients = ctx.pop("carriers", None)
     if isinstance(clients, CarrierClients):
         await clients.aclose()
+    payments = ctx.pop("payments", None)
+    if payments is not None:
+        await payments.aclose()
     await ctx["http"].aclose()
     await ctx["db"].dispose()
 

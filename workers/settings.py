@@ -18,6 +18,7 @@ from workers.context import MAX_JOBS, shutdown, startup
 from workers.jobs import (
     cancel,
     channels,
+    checkout,
     drain,
     handoff,
     labels,
@@ -52,6 +53,11 @@ FUNCTIONS: list[Function] = [
     func(labels.fetch_label, name=Job.FETCH_LABEL, max_tries=5),
     func(reconcile.reconcile_connection, name=Job.RECONCILE_CONNECTION, max_tries=3),
     func(channels.refresh_channel_token, name=Job.REFRESH_CHANNEL_TOKEN, max_tries=5),
+    # Stripe: a failed event backs off like a carrier event; refunds retry Stripe's outages
+    # (same idempotency key, so one refund however many tries).
+    func(checkout.process_stripe_event, name=Job.PROCESS_STRIPE_EVENT, max_tries=5),
+    func(checkout.refund_checkout, name=Job.REFUND_CHECKOUT, max_tries=8),
+    func(checkout.expire_checkout, name=Job.EXPIRE_CHECKOUT, max_tries=3),
 ]
 
 CRON_JOBS: list[CronJob] = [
@@ -76,6 +82,8 @@ CRON_JOBS: list[CronJob] = [
     ),
     # Reports add pending deltas to the facts, so this only keeps the delta table short.
     cron(reports.compact_tonnage, name=Job.COMPACT_TONNAGE, second=set(range(2, 60, 5))),
+    # Reservations of direct checkouts whose expiry passed unpaid (their webhook lost or late).
+    cron(checkout.sweep_checkouts, name=Job.SWEEP_CHECKOUTS, second={7, 27, 47}),
     cron(reports.drop_empty_facts, name=Job.DROP_EMPTY_FACTS, minute={41}, second=30),
     cron(
         channels.refresh_expiring_tokens,

@@ -20,6 +20,7 @@ from integrations.carriers.base import Carrier, Label, OrderState
 from integrations.carriers.ghn import GhnClient, GhnConfig
 from integrations.carriers.http import HttpLanes
 from integrations.carriers.viettel_post import ViettelPostClient, ViettelPostConfig
+from integrations.payments.stripe_client import StripePayments
 from integrations.platforms.shopee import ShopeeClient
 from integrations.platforms.tiktok_shop import TikTokShopClient
 
@@ -126,3 +127,14 @@ def shopee_client(settings: Settings, http: httpx.AsyncClient) -> ShopeeClient:
         settings.shopee_partner_id,
         settings.shopee_partner_key.get_secret_value(),
     )
+
+
+def payments_client(settings: Settings) -> StripePayments | None:
+    """The Stripe client (STRIPE_API_KEY, STRIPE_API_BASE), or None when no key is configured.
+
+    One per process: it holds a pool of connections to Stripe. Close it with `aclose()`.
+    """
+    api_key = settings.stripe_api_key.get_secret_value()
+    if not api_key:
+        return None
+    return StripePayments(api_key=api_key, api_base=settings.stripe_api_base)

@@ -134,10 +134,22 @@ class Settings(BaseSettings):
     stripe_api_base: str = "https://api.stripe.com"
     stripe_api_key: SecretStr = SecretStr("")
     stripe_webhook_secret: SecretStr = SecretStr("")
+    # How long a direct checkout holds its stock; Stripe wants a session's expires_at at least
+    # 30 minutes ahead (and at most 24 h), so 30-35 minutes leaves room for the clock skew.
+    checkout_expiry_minutes: int = 32
+    # POST /api/v1/checkout is public: its own, tighter limit per client address.
+    rate_limit_checkout_per_address: str = "20/minute"
     # `phien serve --simulators` serves each unconfigured service's simulator on this port + n
     # (TikTok Shop 1, Shopee 2, Viettel Post 3, GHN 4). Unset: 9100 + 10 × (PORT mod 100), so a
     # second instance on another PORT gets ports of its own.
     simulator_base_port: int | None = None
+
+    @field_validator("checkout_expiry_minutes")
+    @classmethod
+    def _stripe_expiry_window(cls, value: int) -> int:
+        if not 31 <= value <= 24 * 60:
+            raise ValueError("CHECKOUT_EXPIRY_MINUTES must be 31..1440 (Stripe: 30 min..24 h)")
+        return value
 
     def phone_key(self) -> bytes:
         """The key of the buyer-phone lookup hash (a fixed one outside production)."""

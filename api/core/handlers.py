@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from api.checkout.errors import CheckoutRefused, PaymentsRefused, PaymentsUnavailable
 from api.core.errors import (
     BadRequest,
     Conflict,
@@ -27,6 +28,7 @@ from api.core.errors import (
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 2
+PAYMENTS_RETRY_AFTER_SECONDS = 30
 DbFault = Literal["data", "outage", "bug"]
 # SQLSTATE classes: 22 data exception; 08 connection, 40 transaction rollback (deadlock,
 # serialisation), 53 resources, 57 operator intervention (shutdown, restart, statement timeout),
@@ -87,6 +89,29 @@ def install_error_handlers(app: FastAPI) -> None:
         loc = ["body", *exc.field.split(".")] if exc.field else ["body"]
         return JSONResponse(
             {"detail": [{"loc": loc, "msg": exc.reason, "type": "domain_rule"}]}, status_code=422
+        )
+
+    @app.exception_handler(CheckoutRefused)
+    async def _checkout_refused(_: Request, exc: CheckoutRefused) -> JSONResponse:
+        loc = ["body", *exc.field.split(".")] if exc.field else ["body"]
+        return JSONResponse(
+            {"detail": [{"loc": loc, "msg": exc.message, "type": exc.code}]},
+            status_code=exc.status,
+        )
+
+    @app.exception_handler(PaymentsUnavailable)
+    async def _payments_unavailable(_: Request, exc: PaymentsUnavailable) -> JSONResponse:
+        return JSONResponse(
+            {"detail": "the payment provider is unavailable; nothing was reserved, try again"},
+            status_code=503,
+            headers={"Retry-After": str(PAYMENTS_RETRY_AFTER_SECONDS)},
+        )
+
+    @app.exception_handler(PaymentsRefused)
+    async def _payments_refused(_: Request, exc: PaymentsRefused) -> JSONResponse:
+        return JSONResponse(
+            {"detail": f"the payment provider refused the checkout: {exc.message}"[:500]},
+            status_code=502,
         )
 
     @app.exception_handler(RequestValidationError)

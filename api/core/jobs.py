@@ -21,6 +21,10 @@ class Job(StrEnum):
     FETCH_LABEL = "fetch_label"
     RECONCILE_CONNECTION = "reconcile_connection"
     REFRESH_CHANNEL_TOKEN = "refresh_channel_token"  # noqa: S105 (a job name, not a secret)
+    # Direct checkout: refund a paid order at Stripe; expire an abandoned session at Stripe.
+    PROCESS_STRIPE_EVENT = "process_stripe_event"
+    REFUND_CHECKOUT = "refund_checkout"
+    EXPIRE_CHECKOUT = "expire_checkout"
     # Crons: they run on a schedule, and may also be rung (a test, an operator, a bench).
     SWEEP_INBOX = "sweep_inbox"
     SWEEP_SHIPMENTS = "sweep_shipments"
@@ -30,3 +34,4 @@ class Job(StrEnum):
     REFRESH_LABELS = "refresh_labels"
     COMPACT_TONNAGE = "compact_tonnage"
     DROP_EMPTY_FACTS = "drop_empty_facts"
+    SWEEP_CHECKOUTS = "sweep_checkouts"

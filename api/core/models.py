@@ -3,6 +3,7 @@
 from api.accounts.models import ApiToken, User
 from api.catalogue.models import Product, StockMovement, Variant
 from api.channels.models import ChannelConnection, SkuMapping, UsedOAuthState
+from api.checkout.models import Checkout
 from api.cooperatives.models import Cooperative
 from api.core.db import metadata
 from api.live_sessions.models import LiveOffer, LiveSession
@@ -21,6 +22,7 @@ from api.webhooks.models import InboundEvent
 __all__ = [
     "ApiToken",
     "ChannelConnection",
+    "Checkout",
     "Cooperative",
     "InboundEvent",
     "LiveOffer",

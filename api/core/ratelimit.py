@@ -48,6 +48,16 @@ class RateLimits:
         self.per_address: RateLimitItem = parse(per_address)
         self.writes_per_token: RateLimitItem = parse(writes_per_token)
 
+    async def retry_after_for(self, item: RateLimitItem, kind: str, key: str) -> int | None:
+        """Count one hit of `key` against `item` alone; seconds to wait when over, else None."""
+        try:
+            if not await self._limiter.hit(item, kind, key):
+                stats = await self._limiter.get_window_stats(item, kind, key)
+                return max(1, math.ceil(stats.reset_time - time.time()))
+        except Exception as exc:
+            log.warning("rate limit unavailable", extra={"error": type(exc).__name__})
+        return None
+
     async def retry_after(self, address: str, token: str | None, write: bool) -> int | None:
         """Count this request; seconds to wait when a limit is exceeded, else None."""
         checks = [(self.per_address, "address", address)]

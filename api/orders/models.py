@@ -75,6 +75,9 @@ class OrderFlag(StrEnum):
     BACKORDERED = "backordered"
     OVER_OFFER_CAP = "over_offer_cap"
     OVER_BUYER_LIMIT = "over_buyer_limit"
+    # A direct (card) payment that arrived after its reservation expired, its stock sold
+    # meanwhile: the payment is refunded, and the cooperative may want to call the buyer.
+    PAID_AFTER_EXPIRY = "paid_after_expiry"
 
 
 def one_of(column: str, axis: type[StrEnum]) -> CheckConstraint:

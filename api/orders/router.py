@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from api.checkout.cancel import cancel_direct_order
 from api.core.deps import MAX_ID, CurrentActor, CursorPaging, Id, SessionDep
 from api.core.paging import CursorPage
 from api.core.schemas import NO_NUL
@@ -58,4 +59,17 @@ async def list_orders(
 @router.get("/{order_id}", response_model=AnyOrderDetail)
 async def read_order(order_id: Id, session: SessionDep, actor: CurrentActor) -> AnyOrderDetail:
     """One order with its lines and audit trail."""
+    return await service.get_order(session, actor, order_id)
+
+
+@router.post(
+    "/{order_id}/cancel",
+    response_model=AnyOrderDetail,
+    responses={409: {"description": "not a direct order, or the carrier already has the parcel"}},
+)
+async def cancel_order(order_id: Id, session: SessionDep, actor: CurrentActor) -> AnyOrderDetail:
+    """Cancel a direct order: its stock comes back; a paid one is refunded through Stripe, once
+    however often this is asked. Platform orders are cancelled on their platform."""
+    await cancel_direct_order(session, actor, order_id)
+    await session.commit()  # sends the refund (or session expiry) job
     return await service.get_order(session, actor, order_id)

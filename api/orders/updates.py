@@ -96,6 +96,12 @@ async def _cancel(session: AsyncSession, order: Order, source: str) -> None:
     await release_order_claims(session, order, lines)
 
 
+async def cancel_goods(session: AsyncSession, order: Order, source: str) -> None:
+    """A cancelled order's goods: its shipment cancelled (or asked to be), stock and offer units
+    given back (the caller locked the order and moved its status)."""
+    await _cancel(session, order, source)
+
+
 async def apply_platform_order(
     session: AsyncSession,
     connection: ChannelConnection,

@@ -29,7 +29,7 @@ from api.core.limits import (
     unstorable,
 )
 from api.core.queue import Bell, PendingJob
-from api.webhooks.sources import CARRIER_SOURCES, PLATFORM_SOURCES
+from api.webhooks.sources import CARRIER_SOURCES, PAYMENT_SOURCES, PLATFORM_SOURCES
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +87,8 @@ def process_job(source: str, event_id: int) -> PendingJob:
     """The job that handles a new inbox row: a batch drain, or a per-event job for carriers."""
     if source in PLATFORM_SOURCES:
         return drain_job(source, event_id % DRAIN_LANES)
+    if source in PAYMENT_SOURCES:
+        return PendingJob(Job.PROCESS_STRIPE_EVENT, (event_id,), job_id=f"inbound:{event_id}")
     if source not in CARRIER_SOURCES:
         raise ValueError(f"unknown webhook source {source!r}")
     return PendingJob(Job.PROCESS_CARRIER_EVENT, (event_id,), job_id=f"inbound:{event_id}")

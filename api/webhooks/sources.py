@@ -13,4 +13,6 @@ from api.shipments.models import CARRIERS
 PLATFORM_SOURCES: tuple[str, ...] = (Platform.TIKTOK_SHOP.value, Platform.SHOPEE.value)
 # Parcel status pushes from the carriers: one job per event (few events, each independent).
 CARRIER_SOURCES: tuple[str, ...] = CARRIERS
-SOURCES: tuple[str, ...] = PLATFORM_SOURCES + CARRIER_SOURCES
+# Payment events (Stripe): one job per event, keyed by Stripe's event id.
+PAYMENT_SOURCES: tuple[str, ...] = ("stripe",)
+SOURCES: tuple[str, ...] = PLATFORM_SOURCES + CARRIER_SOURCES + PAYMENT_SOURCES

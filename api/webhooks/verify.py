@@ -17,6 +17,8 @@ from api.core.config import Settings
 from api.webhooks.inbox import Inbound, InboxWriter
 from integrations.carriers import ghn, viettel_post
 from integrations.carriers.base import TrackingUpdate, WebhookPayloadError
+from integrations.payments.stripe_client import verify_event
+from integrations.payments.types import SignatureInvalid
 from integrations.platforms import PlatformPayloadError, PlatformWebhook, shopee, tiktok_shop
 
 log = logging.getLogger(__name__)
@@ -172,10 +174,37 @@ async def ghn_webhook(ctx: WebhookContext, request: WebhookRequest) -> tuple[int
     return await _accept_tracking(ctx, "ghn", updates, request, request.body)
 
 
+STRIPE_NOT_CONFIGURED = (503, b'{"detail":"stripe webhooks are not configured here"}')
+
+
+async def stripe_webhook(ctx: WebhookContext, request: WebhookRequest) -> tuple[int, bytes]:
+    """Stripe event: `Stripe-Signature` checked on the raw body by the official library (old
+    timestamps refused), stored once per event id; the worker applies it."""
+    secret = ctx.settings.stripe_webhook_secret.get_secret_value()
+    if not secret:
+        log.error("stripe webhook refused: STRIPE_WEBHOOK_SECRET is not set")
+        return STRIPE_NOT_CONFIGURED
+    try:
+        event = verify_event(request.body, request.headers.get("stripe-signature"), secret)
+    except SignatureInvalid as exc:
+        log.warning("stripe webhook rejected", extra={"reason": str(exc)[:200]})
+        return BAD_SIGNATURE
+    kept = {k: request.headers[k][:200] for k in KEPT_HEADERS if k in request.headers}
+    object_id = event.object.get("id")
+    row = Inbound(
+        "stripe", event.id, event.type, "", object_id if isinstance(object_id, str) else None,
+        request.body, kept,
+    ).checked()  # fmt: skip
+    if not await ctx.inbox.submit(row):
+        log.info("duplicate webhook", extra={"source": "stripe", "event_key": event.id})
+    return OK
+
+
 HANDLERS: dict[str, Any] = {
     "/webhooks/tiktok-shop": tiktok_shop_webhook,
     "/webhooks/shopee": shopee_webhook,
     "/webhooks/carriers/viettel-post": viettel_post_webhook,
+    "/webhooks/stripe": stripe_webhook,
 }
 # Paths that end in a variable segment: prefix → (route label for metrics and logs, handler).
 PREFIX_HANDLERS: dict[str, tuple[str, Any]] = {

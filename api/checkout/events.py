@@ -1,0 +1,93 @@
+"""Stripe's Checkout events applied to our direct orders (called by the inbox job).
+
+Each handler decides from the stored state under the order's row lock, so a duplicate that got
+past the inbox's dedup, or events arriving out of order, change nothing they should not:
+an `expired` after the payment is recorded and ignored; a `completed` after the expiry
+released the stock holds it again if it is still there, else refunds the buyer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.checkout.lifecycle import lock_by_session, mark_paid, release_unpaid
+from api.checkout.models import CheckoutStatus
+from api.orders import events
+
+COMPLETED = "checkout.session.completed"
+ASYNC_SUCCEEDED = "checkout.session.async_payment_succeeded"
+ASYNC_FAILED = "checkout.session.async_payment_failed"
+EXPIRED = "checkout.session.expired"
+HANDLED_TYPES = frozenset({COMPLETED, ASYNC_SUCCEEDED, ASYNC_FAILED, EXPIRED})
+PAID = frozenset({"paid", "no_payment_required"})
+SOURCE = "webhook:stripe"
+
+
+class UnknownSession(Exception):
+    """No direct order of ours has this Checkout Session: the row is parked with this reason."""
+
+
+@dataclass(frozen=True)
+class SessionEvent:
+    """What a Checkout Session event says, read from its `data.object`."""
+
+    type: str
+    session_id: str
+    payment_status: str | None
+    payment_intent: str | None
+    order_id: int | None
+
+    @classmethod
+    def of(cls, event_type: str, obj: dict[str, Any]) -> SessionEvent:
+        """Read the fields we act on (tolerating missing ones)."""
+        metadata = obj.get("metadata") or {}
+        raw_order = metadata.get("order_id") if isinstance(metadata, dict) else None
+        intent = obj.get("payment_intent")
+        if isinstance(intent, dict):  # expanded
+            intent = intent.get("id")
+        return cls(
+            type=event_type,
+            session_id=str(obj.get("id") or ""),
+            payment_status=obj.get("payment_status"),
+            payment_intent=intent if isinstance(intent, str) else None,
+            order_id=int(raw_order) if isinstance(raw_order, str) and raw_order.isdigit() else None,
+        )
+
+
+async def apply_session_event(session: AsyncSession, event: SessionEvent) -> str:
+    """Apply one Checkout Session event; the outcome the inbox row records."""
+    if event.type not in HANDLED_TYPES:
+        return "ignored"
+    found = await lock_by_session(session, event.session_id, event.order_id)
+    if found is None:
+        raise UnknownSession(f"no direct order for checkout session {event.session_id[:80]}")
+    checkout, order = found
+    assert order.id is not None
+    if event.type == EXPIRED:
+        if checkout.paid_at is not None:
+            events.record(session, order.id, "stale_event_ignored", SOURCE, type=event.type)
+            return "expired_after_paid_ignored"
+        done = await release_unpaid(
+            session, checkout, order, source=SOURCE, reason="checkout session expired",
+            status=CheckoutStatus.EXPIRED,
+        )  # fmt: skip
+        return "released" if done else "already_released"
+    if event.type == ASYNC_FAILED:
+        if checkout.paid_at is not None:
+            events.record(session, order.id, "stale_event_ignored", SOURCE, type=event.type)
+            return "failed_after_paid_ignored"
+        done = await release_unpaid(
+            session, checkout, order, source=SOURCE, reason="the delayed payment failed",
+            status=CheckoutStatus.FAILED,
+        )  # fmt: skip
+        return "payment_failed" if done else "already_released"
+    if event.type == COMPLETED and event.payment_status not in PAID:
+        # A delayed method (a bank transfer): the async events say how it ends, and the stock
+        # stays held (the sweeper releases only open sessions).
+        checkout.status = CheckoutStatus.COMPLETE.value
+        events.record(session, order.id, "awaiting_payment", SOURCE, status=event.payment_status)
+        return "awaiting_payment"
+    return await mark_paid(session, checkout, order, event.payment_intent, source=SOURCE)
