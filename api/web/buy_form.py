@@ -18,6 +18,7 @@ Gettext = Callable[[str], str]
 MAX_QUANTITY = 99
 QTY_PREFIX = "qty-"
 TEXT_FIELDS = {"name": 200, "phone": 32, "street": 300, "note": 500}
+BUYER_FIELDS = frozenset({*TEXT_FIELDS, "province", "ward"})
 
 
 def _messages(gettext: Gettext) -> dict[str, str]:
@@ -39,16 +40,11 @@ def _refusal_texts(gettext: Gettext) -> dict[str, str]:
         "out_of_stock": gettext(
             "Sorry, there is not enough left of this product. Please choose fewer."
         ),
-        "offer_cap": gettext("Sorry, the live offer is sold out."),
-        "per_buyer_limit": gettext("That is more than one buyer may take in this live session."),
-        "inactive_variant": gettext("This product is no longer on sale."),
+        "over_offer_cap": gettext("Sorry, the live offer is sold out."),
+        "over_buyer_limit": gettext("That is more than one buyer may take in this live session."),
+        "inactive_product": gettext("This product is no longer on sale."),
         "unknown_variant": gettext("This product is no longer on sale."),
-        "session_not_live": gettext(
-            "This live session is not on air any more: prices are the usual ones."
-        ),
-        "payments_unavailable": gettext(
-            "Card payment is not available right now. Please try again shortly."
-        ),
+        "payments": gettext("Card payment is not available right now. Please try again shortly."),
     }
 
 
@@ -73,6 +69,18 @@ class BuyForm:
     def lines(self) -> list[tuple[int, int]]:
         """(variant id, quantity) of every product the buyer wants."""
         return [(v, int(q)) for v, q in self.quantities.items() if q.isdigit() and int(q) > 0]
+
+    def field_of(self, checkout_field: str | None) -> str:
+        """The form field a checkout refusal names ("lines.0.quantity" -> "qty-<variant>")."""
+        parts = (checkout_field or "").split(".")
+        if parts[0] == "buyer" and len(parts) > 1 and parts[1] in BUYER_FIELDS:
+            return parts[1]
+        if parts[0] == "lines" and len(parts) > 1 and parts[1].isdigit():
+            lines = self.lines()
+            index = int(parts[1])
+            if index < len(lines):
+                return f"{QTY_PREFIX}{lines[index][0]}"
+        return "lines"
 
     def add_validation_errors(self, exc: ValidationError, gettext: Gettext) -> None:
         """Put the checkout schema's complaints next to the fields they concern."""
@@ -139,7 +147,12 @@ def _check_place(form: BuyForm, messages: dict[str, str]) -> None:
     form.province_name, form.ward_name = place.province_name, place.ward_name
 
 
-def refusal_message(refused: Any, gettext: Gettext) -> str:
-    """The buyer's words for a checkout refusal (its own message when we have none)."""
-    text = _refusal_texts(gettext).get(getattr(refused, "code", ""))
-    return text or str(getattr(refused, "message", "")) or gettext("Choose at least one product.")
+def refusal_message(refused: Exception, gettext: Gettext, field: str = "lines") -> str:
+    """The buyer's words for why the checkout did not start (never the provider's English)."""
+    texts = _refusal_texts(gettext)
+    code = getattr(refused, "code", None)
+    if not isinstance(code, str):
+        return texts["payments"]
+    messages = _messages(gettext)
+    by_field = messages["quantity"] if field.startswith(QTY_PREFIX) else messages.get(field)
+    return texts.get(code) or by_field or messages["lines"]

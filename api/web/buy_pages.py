@@ -10,23 +10,25 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from api.checkout.errors import CheckoutRefused, PaymentsRefused, PaymentsUnavailable
+from api.checkout.router import checkout_rate_limit
 from api.checkout.schemas import BuyerIn, CheckoutIn, CheckoutLineIn
-from api.checkout.service import CheckoutRefused, direct_products, start_checkout
+from api.checkout.service import direct_products, start_checkout
 from api.cooperatives.addresses import province_options, ward_options
 from api.cooperatives.storefront import Storefront, storefront
-from api.core.clients import payments_client
 from api.core.config import Settings
-from api.core.deps import Id, SessionDep, rate_limit
+from api.core.deps import Id, SessionDep
 from api.orders.receipts import receipt
 from api.web.buy_form import MAX_QUANTITY, BuyForm, Gettext, read_form, refusal_message
 from api.web.deps import CsrfChecked
 from api.web.i18n import translations
 from api.web.rendering import render, request_language
+from integrations.payments.types import Payments
 
 router = APIRouter(include_in_schema=False)
 # Stripe's hosted page; the simulator's origin is added from STRIPE_API_BASE.
@@ -109,6 +111,53 @@ async def buy_live_page(
     return await _buy_page(request, session, cooperative_id, live_session_id)
 
 
+def _checkout_body(form: BuyForm, cooperative_id: int, live_id: int | None) -> CheckoutIn:
+    return CheckoutIn(
+        cooperative_id=cooperative_id,
+        live_session_id=live_id,
+        lines=[CheckoutLineIn(variant_id=v, quantity=q) for v, q in form.lines()],
+        buyer=BuyerIn(
+            name=form.values["name"], phone=form.values["phone"],
+            province=form.province_name, ward=form.ward_name,
+            street=form.values["street"], note=form.values["note"],
+        ),
+    )  # fmt: skip
+
+
+async def _open_checkout(
+    request: Request, body: CheckoutIn, form: BuyForm
+) -> tuple[str | None, int]:
+    """The Checkout URL, or None and the page's status with the reason put on the form."""
+    gettext = _gettext(request)
+    try:
+        # The same per-address bucket as POST /api/v1/checkout: one buyer, one budget.
+        await checkout_rate_limit(request)
+    except HTTPException:
+        form.errors["lines"] = gettext("Too many tries from this connection. Wait a minute.")
+        return None, status.HTTP_429_TOO_MANY_REQUESTS
+    payments: Payments | None = getattr(request.app.state, "payments", None)
+    if payments is None:
+        form.errors["lines"] = refusal_message(PaymentsUnavailable(), gettext)
+        return None, status.HTTP_503_SERVICE_UNAVAILABLE
+    settings: Settings = request.app.state.settings
+    try:
+        out = await start_checkout(
+            request.app.state.db, payments, body, settings=settings,
+            base_url=str(request.base_url),
+        )  # fmt: skip
+    except CheckoutRefused as refused:
+        field = form.field_of(refused.field)
+        form.errors[field] = refusal_message(refused, gettext, field)
+        return None, refused.status
+    except PaymentsUnavailable as failed:
+        form.errors["lines"] = refusal_message(failed, gettext)
+        return None, status.HTTP_503_SERVICE_UNAVAILABLE
+    except PaymentsRefused as failed:
+        form.errors["lines"] = refusal_message(failed, gettext)
+        return None, status.HTTP_502_BAD_GATEWAY
+    return out.checkout_url, status.HTTP_303_SEE_OTHER
+
+
 async def _submit(
     request: Request, session: SessionDep, cooperative_id: int, live_id: int | None
 ) -> Response:
@@ -117,44 +166,30 @@ async def _submit(
         return _missing(request)
     products = await direct_products(session, cooperative_id, live_id)
     raw: FormData = await request.form()
-    gettext = _gettext(request)
-    form = read_form(raw, [p.variant_id for p in products], gettext)
-    if form.choosing_place or form.errors:
-        code = status.HTTP_200_OK if form.choosing_place else 422
-        return await _show(request, session, shop, form, status_code=code)
-    settings: Settings = request.app.state.settings
-    try:
-        body = CheckoutIn(
-            cooperative_id=cooperative_id,
-            live_session_id=live_id,
-            lines=[CheckoutLineIn(variant_id=v, quantity=q) for v, q in form.lines()],
-            buyer=BuyerIn(
-                name=form.values["name"], phone=form.values["phone"],
-                province=form.province_name, ward=form.ward_name,
-                street=form.values["street"], note=form.values["note"],
-            ),
-        )  # fmt: skip
-    except ValidationError as exc:
-        form.add_validation_errors(exc, gettext)
+    form = read_form(raw, [p.variant_id for p in products], _gettext(request))
+    if form.choosing_place:
+        return await _show(request, session, shop, form)
+    body: CheckoutIn | None = None
+    if not form.errors:
+        try:
+            body = _checkout_body(form, cooperative_id, live_id)
+        except ValidationError as exc:
+            form.add_validation_errors(exc, _gettext(request))
+    if form.errors or body is None:
         return await _show(request, session, shop, form, status_code=422)
-    # The page's own transaction ends before Stripe is called (start_checkout opens its own).
+    # No transaction of the page's stays open while Stripe is called.
     await session.commit()
-    payments = payments_client(settings)
-    try:
-        out = await start_checkout(request.app.state.db, payments, body, settings=settings)
-    except CheckoutRefused as refused:
-        form.errors[refused.field or "lines"] = refusal_message(refused, gettext)
-        return await _show(request, session, shop, form, status_code=422)
-    finally:
-        await payments.aclose()
-    return RedirectResponse(out.checkout_url, status_code=status.HTTP_303_SEE_OTHER)
+    url, code = await _open_checkout(request, body, form)
+    if url is None:
+        return await _show(request, session, shop, form, status_code=code)
+    return RedirectResponse(url, status_code=code)
 
 
 def _gettext(request: Request) -> Gettext:
     return translations(request_language(request)).gettext
 
 
-@router.post("/buy/{cooperative_id}", dependencies=[CsrfChecked, Depends(rate_limit)])
+@router.post("/buy/{cooperative_id}", dependencies=[CsrfChecked])
 async def buy_submit(request: Request, session: SessionDep, cooperative_id: Id) -> Response:
     """Check the form, reserve and open a Checkout Session, then send the buyer to pay."""
     return await _submit(request, session, cooperative_id, None)
@@ -162,7 +197,7 @@ async def buy_submit(request: Request, session: SessionDep, cooperative_id: Id) 
 
 @router.post(
     "/buy/{cooperative_id}/live/{live_session_id}",
-    dependencies=[CsrfChecked, Depends(rate_limit)],
+    dependencies=[CsrfChecked],
 )
 async def buy_live_submit(
     request: Request, session: SessionDep, cooperative_id: Id, live_session_id: Id
