@@ -1,4 +1,4 @@
-"""The running stack a test asks for: PostgreSQL, Redis, the four simulators and the API.
+"""The running stack a test asks for: PostgreSQL, Redis, the five simulators and the API.
 
 Where they run: DATABASE_URL / REDIS_URL when set; otherwise the machine's own PostgreSQL and
 Redis on 127.0.0.1 when they answer; otherwise the embedded ones under ./var/. PHIEN_TEST_EMBEDDED=1
@@ -32,6 +32,7 @@ from api.core.localdev import empty_redis_db, fresh_database, own_redis_db, serv
 from api.main import create_app
 from integrations.simulators import ghn as ghn_sim_app
 from integrations.simulators import shopee as shopee_sim_app
+from integrations.simulators import stripe as stripe_sim_app
 from integrations.simulators import tiktok_shop as tiktok_shop_sim
 from integrations.simulators import viettel_post as viettel_post_sim_app
 from integrations.simulators._carrier_common import CarrierSimConfig
@@ -46,6 +47,8 @@ RUN_OWNER = f"tests-{WORKER}-{os.getpid()}"
 SECRETS_KEY = Fernet.generate_key().decode()
 VIETTEL_POST_SIM = ("/webhooks/carriers/viettel-post", "vtp-sim-webhook-secret-5a9b")
 GHN_SIM = ("/webhooks/carriers/ghn", "ghn-sim-path-secret-d41e")
+STRIPE_SIM_KEY = "sk_test_phien_tests_3e8a51"
+STRIPE_SIM_WEBHOOK_SECRET = "whsec_phien_tests_b0c47f"
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class Stack:
     shopee_sim: str
     viettel_post_sim: str
     ghn_sim: str
+    stripe_sim: str
 
     @property
     def database_url(self) -> str:
@@ -87,8 +91,29 @@ def carrier_sim_config(api_base: str, path: str, secret: str) -> CarrierSimConfi
     )
 
 
+def stripe_sim_config(api_base: str) -> stripe_sim_app.StripeSimConfig:
+    """The Stripe simulator, its events aimed at the API's `/webhooks/stripe`.
+
+    Retries run on Stripe's schedule ten thousand times faster; a bank transfer settles only when
+    a test says so (`POST /_sim/checkout/sessions/{id}/settle`).
+    """
+    return stripe_sim_app.StripeSimConfig(
+        api_key=STRIPE_SIM_KEY,
+        webhook_secret=STRIPE_SIM_WEBHOOK_SECRET,
+        webhook_url=f"{api_base}/webhooks/stripe",
+        push_time_scale=0.0001,
+        async_settle_s=None,
+    )
+
+
 def stack_settings(
-    database_url: str, redis_url: str, tiktok: str, shopee: str, vtp: str, ghn: str
+    database_url: str,
+    redis_url: str,
+    tiktok: str,
+    shopee: str,
+    vtp: str,
+    ghn: str,
+    stripe: str,
 ) -> Settings:
     """Settings pointing at the test database, Redis and the simulators."""
     sim_tiktok = tiktok_shop_sim.TikTokShopSimConfig()
@@ -119,6 +144,9 @@ def stack_settings(
         ghn_token=SecretStr(carrier.token),
         ghn_shop_id=carrier.shop_id,
         ghn_webhook_secret=SecretStr(GHN_SIM[1]),
+        stripe_api_base=stripe,
+        stripe_api_key=SecretStr(STRIPE_SIM_KEY),
+        stripe_webhook_secret=SecretStr(STRIPE_SIM_WEBHOOK_SECRET),
     )
     # Rows arranged straight through the `db` fixture are encrypted with the same keys.
     encryption.configure(settings)
@@ -146,6 +174,8 @@ async def stack_servers() -> AsyncIterator[Stack]:
                 carrier_sim_config(api_base, *VIETTEL_POST_SIM)))),
             await enter(serve_in_background(ghn_sim_app.create_app(
                 carrier_sim_config(api_base, *GHN_SIM)))),
+            await enter(serve_in_background(stripe_sim_app.create_app(
+                stripe_sim_config(api_base)))),
         ]  # fmt: skip
         settings = stack_settings(database_url, redis_url, *sims)
         db = Database(database_url, pool_size=2, max_overflow=8)
@@ -179,7 +209,11 @@ async def clean_stack(stack_servers: Stack) -> Stack:
     # Order ids restart at 1 in every test, so our references (PHN-<order id>) would collide
     # with the last test's bookings at the (process-long) carrier simulators.
     async with httpx.AsyncClient(timeout=10) as http:
-        for sim in (stack_servers.viettel_post_sim, stack_servers.ghn_sim):
+        for sim in (
+            stack_servers.viettel_post_sim,
+            stack_servers.ghn_sim,
+            stack_servers.stripe_sim,
+        ):
             (await http.post(f"{sim}/_sim/reset")).raise_for_status()
     return stack_servers
 
@@ -236,6 +270,16 @@ def viettel_post_sim(clean_stack: Stack) -> str:
 def ghn_sim(clean_stack: Stack) -> str:
     """The GHN simulator, pushing status webhooks to the API (secret in the path)."""
     return clean_stack.ghn_sim
+
+
+@pytest.fixture
+def stripe_sim(clean_stack: Stack) -> str:
+    """The Stripe simulator (forgotten sessions, startup config), events to `/webhooks/stripe`.
+
+    `settings.stripe_api_base`/`stripe_api_key`/`stripe_webhook_secret` point at it; drive it
+    through `/_sim/...` (see `integrations/simulators/stripe.py`).
+    """
+    return clean_stack.stripe_sim
 
 
 @pytest.fixture
