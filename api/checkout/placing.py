@@ -117,7 +117,7 @@ async def _lines(session: AsyncSession, body: CheckoutIn) -> list[_Line]:
         .where(col(Variant.id).in_(ids))
         .execution_options(populate_existing=True)
     )
-    found = {variant.id: (variant, product) for variant, product in rows.tuples()}
+    found = {variant.id: (variant, product) for variant, product in rows.all()}
     lines: list[_Line] = []
     for index, variant_id, quantity in wanted:
         pair = found.get(variant_id)

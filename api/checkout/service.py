@@ -168,7 +168,7 @@ async def direct_products(
         .order_by(col(Product.name), col(Variant.id))
     )
     found: list[BuyableProductOut] = []
-    for variant, product in rows.tuples():
+    for variant, product in rows.all():
         assert variant.id is not None
         assert product.id is not None
         offer = offers.get(variant.id)
