@@ -161,3 +161,31 @@ async def test_english_through_the_same_switch(api_base: str, world: World) -> N
     assert (switched.status_code, switched.headers["location"]) == (303, path)
     assert "Order from HTX Bình Lư" in page.text
     assert "Pay by card" in page.text
+
+
+async def test_a_good_form_goes_on_to_stripe_checkout(
+    api_base: str, stripe_sim: str, world: World
+) -> None:
+    async with httpx.AsyncClient(base_url=api_base, timeout=10) as buyer:
+        token = _csrf((await buyer.get(f"/buy/{world.coop_a}")).text)
+        sent = await buyer.post(f"/buy/{world.coop_a}", data=_form(token, _variant(world)))
+    assert sent.status_code == 303, sent.text
+    assert sent.headers["location"].startswith(stripe_sim)
+
+
+async def test_a_checkout_refusal_is_shown_next_to_its_product(
+    api_base: str, stripe_sim: str, db: Database, world: World, client: httpx.AsyncClient
+) -> None:
+    shop = await connect_shop(db, world.coop_a, "tiktok_shop", "a")
+    seller = world.users["seller"]
+    live = await schedule(client, seller, shop, title="Phiên live gạo mới")
+    await add_offer(client, seller, live["id"], _variant(world), per_buyer_limit=1)
+    await move(client, seller, live["id"], "start")
+    path = f"/buy/{world.coop_a}/live/{live['id']}"
+    async with httpx.AsyncClient(base_url=api_base, timeout=10) as buyer:
+        token = _csrf((await buyer.get(path)).text)
+        refused = await buyer.post(path, data=_form(token, _variant(world)))
+    assert refused.status_code == 409
+    assert f'id="qty-{_variant(world)}-error"' in refused.text
+    assert "vượt quá giới hạn cho mỗi người mua" in refused.text
+    assert 'value="Lò Thị Mai"' in refused.text
