@@ -131,6 +131,8 @@ class Settings(BaseSettings):
     shipment_sweep_after_seconds: int = 5
     # GHN signs nothing: this unguessable segment of /webhooks/carriers/ghn/{secret} is the proof.
     ghn_webhook_secret: SecretStr = SecretStr("")
+    # Stripe Checkout for direct sales. No key: no card payments (`phien serve --simulators`
+    # then serves the Stripe simulator and points these three at it).
     stripe_api_base: str = "https://api.stripe.com"
     stripe_api_key: SecretStr = SecretStr("")
     stripe_webhook_secret: SecretStr = SecretStr("")
@@ -140,8 +142,8 @@ class Settings(BaseSettings):
     # POST /api/v1/checkout is public: its own, tighter limit per client address.
     rate_limit_checkout_per_address: str = "20/minute"
     # `phien serve --simulators` serves each unconfigured service's simulator on this port + n
-    # (TikTok Shop 1, Shopee 2, Viettel Post 3, GHN 4). Unset: 9100 + 10 × (PORT mod 100), so a
-    # second instance on another PORT gets ports of its own.
+    # (TikTok Shop 1, Shopee 2, Viettel Post 3, GHN 4, Stripe 5). Unset: 9100 + 10 × (PORT mod
+    # 100), so a second instance on another PORT gets ports of its own.
     simulator_base_port: int | None = None
 
     @field_validator("checkout_expiry_minutes")

@@ -20,6 +20,7 @@ not settled) and the test-mode retry schedule are the simulator's own choices.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import copy
 import html
@@ -759,7 +760,12 @@ def _auth_error(authorization: str | None, api_key: str) -> StripeApiError | Non
             "(e.g. 'Authorization: Bearer YOUR_SECRET_KEY').",
         )
     scheme, _, given = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not given.startswith("sk_test_") or given != api_key:
+    if scheme.lower() == "basic":  # `curl -u sk_test_…:` as Stripe's docs show
+        with contextlib.suppress(ValueError):
+            given = base64.b64decode(given).decode().partition(":")[0]
+    elif scheme.lower() != "bearer":
+        given = ""
+    if not given.startswith("sk_test_") or given != api_key:
         return StripeApiError(
             401, f"Invalid API Key provided: {_masked(given)}", code="api_key_invalid"
         )

@@ -32,6 +32,7 @@ CREDENTIAL_VARIABLES: dict[str, dict[str, str]] = {
     "viettel-post": {"username": "VIETTEL_POST_USERNAME", "password": "VIETTEL_POST_PASSWORD",
                      "webhook_secret": "VIETTEL_POST_WEBHOOK_SECRET"},
     "ghn": {"token": "GHN_TOKEN", "shop_id": "GHN_SHOP_ID", "webhook_secret": "GHN_WEBHOOK_SECRET"},
+    "stripe": {"api_key": "STRIPE_API_KEY", "webhook_secret": "STRIPE_WEBHOOK_SECRET"},
 }  # fmt: skip
 
 
@@ -139,6 +140,37 @@ def carrier(
         from integrations.simulators.ghn import run_ghn_simulator
 
         run_ghn_simulator(host, listen, config)
+
+
+@simulate_app.command("stripe")
+def stripe(
+    port: PortOpt = None,
+    host: HostOpt = "127.0.0.1",
+    webhook_url: WebhookOpt = None,
+    latency_ms: Annotated[float, typer.Option(help="delay of every API answer (bench: 100)")] = 0.0,
+    push_time_scale: Annotated[
+        float, typer.Option(help="run Stripe's webhook retry schedule this much faster (0–1)")
+    ] = 1.0,
+    settle_after_s: Annotated[
+        float, typer.Option(help="a bank transfer on the buyer page settles after this long")
+    ] = 5.0,
+) -> None:
+    """Serve the Stripe simulator: Checkout Sessions, refunds, a buyer page, signed webhooks.
+
+    It accepts STRIPE_API_KEY (an sk_test_ key) and signs with STRIPE_WEBHOOK_SECRET when set,
+    else its own well-known test values (the defaults of `StripeSimConfig`).
+    """
+    from integrations.simulators.stripe import StripeSimConfig, run_stripe_simulator
+
+    settings = get_settings()
+    config = StripeSimConfig(
+        webhook_url=webhook_url or f"http://127.0.0.1:{settings.port}/webhooks/stripe",
+        latency_ms=latency_ms,
+        push_time_scale=push_time_scale,
+        async_settle_s=settle_after_s,
+    )
+    config = replace(config, **credentials_from_env("stripe"))
+    run_stripe_simulator(host, port or _port("stripe"), config)
 
 
 @simulate_app.command("live")

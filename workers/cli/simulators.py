@@ -19,6 +19,7 @@ from pydantic import SecretStr
 from api.core.config import Settings
 from integrations.simulators import ghn as ghn_sim
 from integrations.simulators import shopee as shopee_sim
+from integrations.simulators import stripe as stripe_sim
 from integrations.simulators import tiktok_shop as tiktok_sim
 from integrations.simulators import viettel_post as viettel_post_sim
 from integrations.simulators._carrier_common import CarrierSimConfig
@@ -74,6 +75,13 @@ SERVICES: tuple[OutsideService, ...] = (
         lambda s: bool(s.ghn_shop_id) and _secret(s.ghn_token),
         lambda s: s.ghn_api_base,
     ),
+    OutsideService(
+        "stripe",
+        "Stripe",
+        5,
+        lambda s: _secret(s.stripe_api_key),
+        lambda s: s.stripe_api_base,
+    ),
 )
 
 
@@ -108,6 +116,13 @@ def _simulated_settings(settings: Settings, key: str) -> dict[str, Any]:
             "shopee_api_base": url,
             "shopee_partner_id": shopee.partner_id,
             "shopee_partner_key": SecretStr(shopee.partner_key),
+        }
+    if key == "stripe":
+        stripe = stripe_sim.StripeSimConfig()
+        return {
+            "stripe_api_base": url,
+            "stripe_api_key": SecretStr(stripe.api_key),
+            "stripe_webhook_secret": SecretStr(stripe.webhook_secret),
         }
     carrier = CarrierSimConfig()
     if key == "viettel-post":
@@ -156,6 +171,11 @@ def _simulator_app(settings: Settings, key: str) -> Any:
     if key == "shopee":
         return shopee_sim.create_app(
             shopee_sim.ShopeeSimConfig(webhook_url=f"{api}/webhooks/shopee")
+        )
+    if key == "stripe":
+        # The buyer page's "bank transfer" settles after the config's few seconds.
+        return stripe_sim.create_app(
+            stripe_sim.StripeSimConfig(webhook_url=f"{api}/webhooks/stripe")
         )
     carrier = CarrierSimConfig(
         webhook_target_url=f"{api}/webhooks/carriers/{key}", auto_progress_s=DEMO_PARCEL_STEP_S
