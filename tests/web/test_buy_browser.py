@@ -13,9 +13,12 @@ import re
 
 import httpx
 from playwright.async_api import Browser, Page
+from sqlalchemy import select
+from sqlmodel import col
 
 from api.core.config import Settings
 from api.core.db import Database
+from api.webhooks.models import InboundEvent
 from tests.factories import World
 from tests.ingestion.rig import run_worker
 from tests.reports.rig import item
@@ -40,6 +43,24 @@ async def _fill_the_form(page: Page, variant_id: int) -> None:
     await page.fill("#name", "Lò Thị Mai")
     await page.fill("#phone", "0912 345 678")
     await page.fill("#street", "Bản 1, cạnh trường học")
+
+
+async def _paid_event(db: Database) -> InboundEvent:
+    """The simulator's signed `checkout.session.completed`, once it is in the inbox."""
+    for _ in range(200):
+        async with db.session() as session:
+            found = (
+                await session.execute(
+                    select(InboundEvent).where(
+                        col(InboundEvent.source) == "stripe",
+                        col(InboundEvent.topic) == "checkout.session.completed",
+                    )
+                )
+            ).scalar_one_or_none()
+        if found is not None:
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError("the simulator's paid event never reached /webhooks/stripe")
 
 
 async def _the_order(client: httpx.AsyncClient, world: World) -> dict[str, object]:
@@ -85,8 +106,12 @@ async def test_a_buyer_pays_on_a_phone_and_the_cooperative_sees_the_order(
     await page.wait_for_url(re.compile(re.escape(stripe_sim)))
     await page.click("#pay-card")
     await page.wait_for_url(re.compile(rf"/buy/{world.coop_a}/thanks\?order="))
+    # No worker has run yet: the page says it waits for the payment (and refreshes itself).
+    assert await page.locator('[data-status="pending"]').count() == 1
 
-    # The simulator's signed webhook is in the inbox; a burst worker confirms the order.
+    # The simulator's signed webhook reaches the inbox; a burst worker confirms the order.
+    event = await _paid_event(db)
+    assert event.signature_valid
     await work_off_inbox(settings, db)
     shipment = await _booked_shipment(client, world, settings)
     order = await _the_order(client, world)
