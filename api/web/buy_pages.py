@@ -22,7 +22,7 @@ from api.checkout.service import direct_products, start_checkout
 from api.cooperatives.addresses import province_options, ward_options
 from api.cooperatives.storefront import Storefront, storefront
 from api.core.config import Settings
-from api.core.deps import Id, SessionDep
+from api.core.deps import MAX_ID, SessionDep
 from api.orders.receipts import receipt
 from api.web.buy_form import MAX_QUANTITY, BuyForm, Gettext, read_form, refusal_message
 from api.web.deps import CsrfChecked
@@ -78,10 +78,27 @@ async def _show(
     return _page(request, "buy.html", context, status_code=status_code)
 
 
+def _path_id(raw: str | None) -> int | None:
+    """A path id, or None for anything that cannot be one (shown as the friendly 404)."""
+    if raw is None or not raw.isdecimal() or len(raw) > 19:
+        return None
+    value = int(raw)
+    return value if 1 <= value <= MAX_ID else None
+
+
+async def _shop(
+    session: SessionDep, cooperative_id: str, live_id: str | None = None
+) -> Storefront | None:
+    coop, live = _path_id(cooperative_id), _path_id(live_id)
+    if coop is None or (live_id is not None and live is None):
+        return None
+    return await storefront(session, coop, live)
+
+
 async def _buy_page(
-    request: Request, session: SessionDep, cooperative_id: int, live_id: int | None
+    request: Request, session: SessionDep, cooperative_id: str, live_id: str | None
 ) -> Response:
-    shop = await storefront(session, cooperative_id, live_id)
+    shop = await _shop(session, cooperative_id, live_id)
     if shop is None:
         return _missing(request)
     cancelled = request.query_params.get("cancelled")
@@ -98,14 +115,14 @@ async def places(province_code: int) -> Response:
 
 
 @router.get("/buy/{cooperative_id}")
-async def buy_page(request: Request, session: SessionDep, cooperative_id: Id) -> Response:
+async def buy_page(request: Request, session: SessionDep, cooperative_id: str) -> Response:
     """The cooperative's active products at their list prices."""
     return await _buy_page(request, session, cooperative_id, None)
 
 
 @router.get("/buy/{cooperative_id}/live/{live_session_id}")
 async def buy_live_page(
-    request: Request, session: SessionDep, cooperative_id: Id, live_session_id: Id
+    request: Request, session: SessionDep, cooperative_id: str, live_session_id: str
 ) -> Response:
     """The same page for one live session: its live prices while it is on air."""
     return await _buy_page(request, session, cooperative_id, live_session_id)
@@ -159,12 +176,12 @@ async def _open_checkout(
 
 
 async def _submit(
-    request: Request, session: SessionDep, cooperative_id: int, live_id: int | None
+    request: Request, session: SessionDep, cooperative_id: str, live_id: str | None
 ) -> Response:
-    shop = await storefront(session, cooperative_id, live_id)
+    shop = await _shop(session, cooperative_id, live_id)
     if shop is None:
         return _missing(request)
-    products = await direct_products(session, cooperative_id, live_id)
+    products = await direct_products(session, shop.cooperative_id, shop.live_session_id)
     raw: FormData = await request.form()
     form = read_form(raw, [p.variant_id for p in products], _gettext(request))
     if form.choosing_place:
@@ -172,7 +189,7 @@ async def _submit(
     body: CheckoutIn | None = None
     if not form.errors:
         try:
-            body = _checkout_body(form, cooperative_id, live_id)
+            body = _checkout_body(form, shop.cooperative_id, shop.live_session_id)
         except ValidationError as exc:
             form.add_validation_errors(exc, _gettext(request))
     if form.errors or body is None:
@@ -190,7 +207,7 @@ def _gettext(request: Request) -> Gettext:
 
 
 @router.post("/buy/{cooperative_id}", dependencies=[CsrfChecked])
-async def buy_submit(request: Request, session: SessionDep, cooperative_id: Id) -> Response:
+async def buy_submit(request: Request, session: SessionDep, cooperative_id: str) -> Response:
     """Check the form, reserve and open a Checkout Session, then send the buyer to pay."""
     return await _submit(request, session, cooperative_id, None)
 
@@ -200,7 +217,7 @@ async def buy_submit(request: Request, session: SessionDep, cooperative_id: Id) 
     dependencies=[CsrfChecked],
 )
 async def buy_live_submit(
-    request: Request, session: SessionDep, cooperative_id: Id, live_session_id: Id
+    request: Request, session: SessionDep, cooperative_id: str, live_session_id: str
 ) -> Response:
     """The live session's form: live prices, offer caps and per-buyer limits apply."""
     return await _submit(request, session, cooperative_id, live_session_id)
@@ -210,14 +227,14 @@ async def buy_live_submit(
 async def thanks(
     request: Request,
     session: SessionDep,
-    cooperative_id: Id,
+    cooperative_id: str,
     order: Annotated[str, Query(max_length=80)] = "",
     cancelled: Annotated[bool, Query()] = False,
 ) -> Response:
     """Where Stripe sends the buyer back: the order's reference, items, amount and status."""
-    shop = await storefront(session, cooperative_id)
+    shop = await _shop(session, cooperative_id)
     if shop is None:
         return _missing(request)
-    found = await receipt(session, cooperative_id, order) if order else None
+    found = await receipt(session, shop.cooperative_id, order) if order else None
     context = {"shop": shop, "receipt": found, "cancelled": cancelled, "reference": order}
     return render(request, "buy_thanks.html", context)

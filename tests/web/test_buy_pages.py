@@ -75,7 +75,9 @@ async def test_unknown_cooperative_is_a_friendly_404(api_base: str, world: World
     async with httpx.AsyncClient(base_url=api_base, timeout=10) as buyer:
         missing = await buyer.get("/buy/987654")
         thanks = await buyer.get("/buy/987654/thanks", params={"order": "X"})
-    for response in (missing, thanks):
+        not_an_id = await buyer.get("/buy/htx-binh-lu")
+        too_big = await buyer.get(f"/buy/{world.coop_a}/live/99999999999999999999")
+    for response in (missing, thanks, not_an_id, too_big):
         assert response.status_code == 404
         assert "Không tìm thấy cửa hàng" in response.text
 
