@@ -1,4 +1,4 @@
-"""`python -m bench [webhooks|e2e|pipeline|flash|handoff|faults|reports|checkout]`: run the benchmarks, print tables."""
+"""`python -m bench [webhooks|e2e|pipeline|flash|handoff|faults|reports|stripe|checkout]`: run the benchmarks."""
 
 from __future__ import annotations
 
@@ -86,12 +86,20 @@ async def reports() -> None:
     report(await measure())
 
 
+async def stripe() -> None:
+    """Checkout Session creations per second through our Stripe client, simulator at 100 ms."""
+    from bench.stripe_client import measure, report
+
+    report(await measure(sessions=int(os.environ.get("BENCH_STRIPE_SESSIONS", "2000"))))
+
+
 def main() -> None:
     """Run the benchmarks named on the command line (all by default)."""
     benches = {
         "webhooks": webhooks, "e2e": e2e, "pipeline": pipeline, "flash": flash, "handoff": handoff,
         "faults": faults,
         "reports": reports,
+        "stripe": stripe,
         "checkout": checkout,
     }  # fmt: skip
     for name in sys.argv[1:] or list(benches):

@@ -92,11 +92,17 @@ def _error_field(exc: stripe.StripeError, name: str) -> str | None:
 def map_error(exc: stripe.StripeError) -> PaymentError | PaymentUnavailable:
     """A library error as ours: 4xx other than 429 is final, the rest can be retried."""
     status = exc.http_status
+    code = exc.code or _error_field(exc, "code") or _error_field(exc, "type")
+    # Status, code and Stripe's request id only: messages may quote what was sent.
+    facts = {"status": status, "code": code, "error": type(exc).__name__,
+             "request_id": exc.request_id}  # fmt: skip
     if isinstance(exc, stripe.APIConnectionError) or status is None or status == 429:
+        log.warning("stripe unavailable", extra=facts)
         return PaymentUnavailable(f"Stripe unavailable ({type(exc).__name__}, status {status})")
     if status >= 500:
+        log.warning("stripe unavailable", extra=facts)
         return PaymentUnavailable(f"Stripe unavailable (status {status})")
-    code = exc.code or _error_field(exc, "code") or _error_field(exc, "type")
+    log.info("stripe refused a request", extra=facts)
     message = _error_field(exc, "message") or type(exc).__name__
     return PaymentError(message, code=code, status=status)
 
@@ -112,6 +118,9 @@ class StripePayments:
         timeout_s: float = 20.0,
         max_network_retries: int = 2,
     ) -> None:
+        # The library logs every request at INFO and request and response bodies (buyer names,
+        # addresses) at DEBUG on the "stripe" logger: none of that reaches our logs.
+        logging.getLogger("stripe").setLevel(logging.WARNING)
         self._http = stripe.HTTPXClient(timeout=timeout_s)
         self._client = stripe.StripeClient(
             api_key,

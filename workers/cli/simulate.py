@@ -154,6 +154,9 @@ def stripe(
     settle_after_s: Annotated[
         float, typer.Option(help="a bank transfer on the buyer page settles after this long")
     ] = 5.0,
+    public_url: Annotated[
+        str | None, typer.Option(help="where browsers reach this simulator (default: as called)")
+    ] = None,
 ) -> None:
     """Serve the Stripe simulator: Checkout Sessions, refunds, a buyer page, signed webhooks.
 
@@ -168,6 +171,7 @@ def stripe(
         latency_ms=latency_ms,
         push_time_scale=push_time_scale,
         async_settle_s=settle_after_s,
+        public_url=public_url,
     )
     config = replace(config, **credentials_from_env("stripe"))
     run_stripe_simulator(host, port or _port("stripe"), config)
