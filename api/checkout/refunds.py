@@ -9,11 +9,14 @@ asking at all once the answer is in.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from api.checkout.lifecycle import lock_by_order
-from api.checkout.models import RefundStatus
+from api.checkout.models import Checkout, RefundStatus
 from api.orders import events
 from api.orders.models import PaymentStatus
 from integrations.payments.types import Refund
@@ -48,8 +51,10 @@ async def record_refund(session: AsyncSession, order_id: int, refund: Refund) ->
     if found is None:
         return "gone"
     checkout, order = found
-    if checkout.refund_id is not None and checkout.refund_status == RefundStatus.SUCCEEDED.value:
+    if checkout.refund_status == RefundStatus.SUCCEEDED.value:
         return "already_refunded"
+    if checkout.refund_id not in (None, refund.id):
+        return "other_refund_ignored"
     checkout.refund_id = refund.id
     succeeded = refund.status == "succeeded"
     failed = refund.status in ("failed", "canceled")
@@ -82,3 +87,31 @@ async def record_refund_refused(session: AsyncSession, order_id: int, message: s
     checkout.refund_reason = f"refund refused: {message}"[:500]
     assert order.id is not None
     events.record(session, order.id, "refund_failed", SOURCE, reason=message[:500])
+
+
+# Stripe's word on a refund after our call (a refund may stay pending, then succeed or fail).
+REFUND_EVENTS = frozenset({"refund.created", "refund.updated", "refund.failed"})
+
+
+async def apply_refund_event(session: AsyncSession, obj: dict[str, Any]) -> str:
+    """A refund event: the refund's state recorded on its order (unknown refunds ignored)."""
+    refund_id, intent = obj.get("id"), obj.get("payment_intent")
+    if not isinstance(refund_id, str):
+        return "unparseable"
+    order_id = (
+        await session.execute(
+            select(col(Checkout.order_id)).where(
+                (col(Checkout.refund_id) == refund_id)
+                | ((col(Checkout.payment_intent) == intent) & col(Checkout.refund_id).is_(None))
+            )
+        )
+    ).scalar_one_or_none()
+    if order_id is None:
+        return "unknown_refund_ignored"  # made elsewhere (Stripe's dashboard): not ours to book
+    refund = Refund(
+        id=refund_id,
+        status=str(obj.get("status")),
+        amount_vnd=int(obj.get("amount") or 0),
+        payment_intent=intent if isinstance(intent, str) else None,
+    )
+    return await record_refund(session, int(order_id), refund)

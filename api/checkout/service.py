@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -103,13 +103,19 @@ async def start_checkout(
         await _abandon(db, placed.order_id, f"payment provider refused: {exc}")
         raise PaymentsRefused(str(exc)) from exc
     async with db.session() as session:
+        # Only a checkout still being created becomes open: a webhook that found the order by
+        # its metadata first (a very quick payment) has already moved it on.
+        status = col(Checkout.status)
         await session.execute(
             update(Checkout)
             .where(col(Checkout.order_id) == placed.order_id)
             .values(
                 stripe_session_id=stripe_session.id,
                 url=stripe_session.url,
-                status=CheckoutStatus.OPEN.value,
+                status=case(
+                    (status == CheckoutStatus.CREATING.value, CheckoutStatus.OPEN.value),
+                    else_=status,
+                ),
             )
         )
         await session.commit()

@@ -18,7 +18,13 @@ from api.checkout.events import SessionEvent, UnknownSession, apply_session_even
 from api.checkout.expiry import due_checkouts, release_expired
 from api.checkout.lifecycle import lock_by_session, mark_paid
 from api.checkout.models import Checkout
-from api.checkout.refunds import record_refund, record_refund_refused, refund_to_send
+from api.checkout.refunds import (
+    REFUND_EVENTS,
+    apply_refund_event,
+    record_refund,
+    record_refund_refused,
+    refund_to_send,
+)
 from api.core.db import PhienSession
 from api.webhooks.models import InboundEvent
 from integrations.payments.types import (
@@ -54,7 +60,8 @@ async def _take(session: PhienSession, event_id: int) -> InboundEvent | None:
     return row.scalar_one_or_none()
 
 
-def _session_event(raw: bytes) -> SessionEvent | None:
+def _parsed(raw: bytes) -> tuple[str, dict[str, Any]] | None:
+    """(type, data.object) of a stored event (verified at the door, parsed again here)."""
     try:
         event = json.loads(raw)
         obj = event["data"]["object"]
@@ -63,7 +70,17 @@ def _session_event(raw: bytes) -> SessionEvent | None:
         return None
     if not isinstance(obj, dict) or not isinstance(kind, str):
         return None
-    return SessionEvent.of(kind, obj)
+    return kind, obj
+
+
+async def _apply(session: PhienSession, raw: bytes) -> str:
+    parsed = _parsed(raw)
+    if parsed is None:
+        return "unparseable"
+    kind, obj = parsed
+    if kind in REFUND_EVENTS:
+        return await apply_refund_event(session, obj)
+    return await apply_session_event(session, SessionEvent.of(kind, obj))
 
 
 async def _failed(ctx: dict[str, Any], event_id: int, error: str) -> float | None:
@@ -82,12 +99,8 @@ async def process_stripe_event(ctx: dict[str, Any], event_id: int) -> str:
         event = await _take(session, event_id)
         if event is None:
             return "skipped"
-        parsed = _session_event(event.raw_body)
         try:
-            if parsed is None:
-                outcome = "unparseable"
-            else:
-                outcome = await apply_session_event(session, parsed)
+            outcome = await _apply(session, event.raw_body)
             record_done(event, outcome)
         except UnknownSession as exc:
             park(event, str(exc))
