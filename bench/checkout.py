@@ -5,7 +5,9 @@ every call after 100 ms. Each checkout reserves stock in PostgreSQL, commits, ca
 (Create Checkout Session, with its idempotency key) outside any transaction, and stores the
 session. Beside it, in the same run: `GET /health` (the bare server) and the same checkouts
 against the simulator answering at once (0 ms), so the 100 ms wait is told apart from our own
-cost. Every buyer is a different phone, so no per-buyer rule refuses one.
+cost. Every buyer is a different phone, so no per-buyer rule refuses one. All buyers of one SKU
+(a live sale's shared link) queue on that variant's row lock while they reserve; a third run
+per level spreads them over ten SKUs.
 
 The API's rate limits are raised for the bench (RATE_LIMIT_PER_ADDRESS and
 RATE_LIMIT_CHECKOUT_PER_ADDRESS = 10000000/minute): one loopback address sends everything, and
@@ -38,6 +40,9 @@ STOCK = 1_000_000
 SIM_KEY = "sk_test_bench_checkout"  # the simulator accepts any sk_test_ key
 SIM_WEBHOOK_SECRET = "whsec_bench_checkout"
 BENCH_RATE = "10000000/minute"
+# Every checkout of one SKU takes that variant's row lock while it reserves; the last run of each
+# level spreads the buyers over this many SKUs to show what that lock costs.
+SPREAD = 10
 
 
 @dataclass
@@ -50,12 +55,12 @@ class CheckoutRow:
 
 
 def _per_level(concurrency: int) -> int:
-    # About ten seconds of work at each level with the 100 ms simulator.
-    return max(50, min(1500, concurrency * 60))
+    # Enough answers at each level for a p99, a few minutes in all on two cores.
+    return max(50, min(1000, concurrency * 40))
 
 
-async def _seed(db_url: str) -> tuple[int, int]:
-    """A cooperative with one active variant and ample stock; its id and the variant's."""
+async def _seed(db_url: str) -> tuple[int, list[int]]:
+    """A cooperative with one product in SPREAD sizes, ample stock each; its id and the variants'."""
     db = Database(db_url.replace("postgresql://", "postgresql+asyncpg://", 1), pool_size=1)
     async with db.session() as session:
         coop = await create_cooperative(session, None, CooperativeCreate(
@@ -64,22 +69,24 @@ async def _seed(db_url: str) -> tuple[int, int]:
         assert coop.id is not None
         product = await create_product(session, None, ProductCreate.model_validate(
             {"cooperative_id": coop.id, "name": "Gạo Séng Cù", "category": "rice", "status": "active",
-             "variants": [{"sku": "SENGCU-2KG", "unit_label": "túi 2 kg", "net_weight_g": 2000,
-                           "shipping_weight_g": 2100, "price_vnd": 185000, "stock_on_hand": STOCK}]}))  # fmt: skip
+             "variants": [{"sku": f"SENGCU-{n}", "unit_label": f"túi {n} kg", "net_weight_g": 1000 * n,
+                           "shipping_weight_g": 1000 * n + 100, "price_vnd": 95000 * n,
+                           "stock_on_hand": STOCK} for n in range(1, SPREAD + 1)]}))  # fmt: skip
         await session.commit()
-        variant_id = product.variants[0].id
-        assert variant_id is not None
+        variant_ids = [v.id for v in product.variants if v.id is not None]
     await db.dispose()
-    return coop.id, variant_id
+    return coop.id, variant_ids
 
 
-def checkout_requests(base: str, coop: int, variant: int, count: int, offset: int) -> list[bytes]:
-    """`count` checkouts of one bag of rice, each from a buyer of their own."""
+def checkout_requests(
+    base: str, coop: int, variants: list[int], count: int, offset: int
+) -> list[bytes]:
+    """`count` checkouts of one bag each (the variants in turn), each from a buyer of their own."""
     url = f"{base}/api/v1/checkout"
     requests = []
     for n in range(offset, offset + count):
         body = json.dumps({
-            "cooperative_id": coop, "lines": [{"variant_id": variant, "quantity": 1}],
+            "cooperative_id": coop, "lines": [{"variant_id": variants[n % len(variants)], "quantity": 1}],
             "buyer": {"name": f"Khách {n}", "phone": f"09{n:08d}", "province": "Lai Châu",
                       "ward": "Xã Bình Lư", "street": f"Bản {n % 40 + 1}"}}).encode()  # fmt: skip
         requests.append(build_request("POST", url, body, {"Content-Type": "application/json"}))
@@ -97,7 +104,7 @@ async def measure() -> tuple[list[CheckoutRow], int]:
     base, sim = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{sim_port}"
     rows: list[CheckoutRow] = []
     async with fresh_database() as db_url, own_redis_db() as redis_url:
-        ids = await _seed(db_url)
+        coop, variants = await _seed(db_url)
         env = {"DATABASE_URL": db_url, "REDIS_URL": redis_url, "PORT": str(api_port),
                "LOG_LEVEL": "WARNING", "DB_POOL_SIZE": "20", "DB_MAX_OVERFLOW": "0",
                "STRIPE_API_BASE": sim, "STRIPE_API_KEY": SIM_KEY,
@@ -112,18 +119,21 @@ async def measure() -> tuple[list[CheckoutRow], int]:
             await wait_http(f"{sim}/_sim/stats")
             offset = 0
             # Warm-up: the first requests pay for imports, pools and connections.
-            await run_load(base, checkout_requests(base, *ids, 20, offset), 4)
+            await run_load(base, checkout_requests(base, coop, variants, 20, offset), 4)
             offset += 20
             for level in LEVELS:
                 count = _per_level(level)
                 health = [build_request("GET", f"{base}/health")] * (count * 4)
                 rows.append(CheckoutRow("GET /health", level, await run_load(base, health, level)))
-                for latency in (100, 0):
+                for latency, products in ((100, 1), (0, 1), (100, SPREAD)):
                     await _latency(sim, latency)
-                    requests = checkout_requests(base, *ids, count, offset)
+                    bought = variants[:products]
+                    requests = checkout_requests(base, coop, bought, count, offset)
                     offset += count
-                    result = await run_load(base, requests, level)
-                    rows.append(CheckoutRow(f"checkout, Stripe {latency} ms", level, result))
+                    label = f"checkout, Stripe {latency} ms" + (
+                        f", {products} SKUs" if products > 1 else ""
+                    )
+                    rows.append(CheckoutRow(label, level, await run_load(base, requests, level)))
         stored = await count_rows(db_url, "orders", "platform = 'direct'")
     return rows, stored
 
@@ -142,6 +152,6 @@ def report(rows: list[CheckoutRow], stored: int) -> None:
     for row in rows:
         r = row.result
         statuses = ",".join(f"{k}:{v}" for k, v in sorted(r.statuses.items()))
-        print(f"| {row.label:<26} | {row.concurrency:>5} | {r.requests:>8} | {r.rate:>7.1f} "
+        print(f"| {row.label:<34} | {row.concurrency:>5} | {r.requests:>8} | {r.rate:>7.1f} "
               f"| {r.percentile(50):>7.1f} | {r.percentile(99):>7.1f} | {statuses:<15} |")  # fmt: skip
     print(f"direct orders stored (warm-up included): {stored}")
