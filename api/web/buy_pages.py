@@ -80,7 +80,7 @@ async def _show(
 
 def _path_id(raw: str | None) -> int | None:
     """A path id, or None for anything that cannot be one (shown as the friendly 404)."""
-    if raw is None or not raw.isdecimal() or len(raw) > 19:
+    if raw is None or not (raw.isascii() and raw.isdigit()) or len(raw) > 19:
         return None
     value = int(raw)
     return value if 1 <= value <= MAX_ID else None
