@@ -206,6 +206,14 @@ class StripePayments:
             raise map_error(exc) from None
         return refund_from(refund)
 
+    async def retrieve_refund(self, refund_id: str) -> Refund:
+        """A refund as Stripe holds it now (its status may move from pending)."""
+        try:
+            refund = await self._client.v1.refunds.retrieve_async(refund_id)
+        except stripe.StripeError as exc:
+            raise map_error(exc) from None
+        return refund_from(refund)
+
     async def aclose(self) -> None:
         """Close the HTTP connections."""
         await self._http.close_async()  # type: ignore[no-untyped-call]
@@ -227,16 +235,21 @@ def verify_event(
         stripe.Webhook.construct_event(payload, sig_header, secret, tolerance=tolerance_s)
     except stripe.SignatureVerificationError as exc:
         raise SignatureInvalid(f"Stripe signature refused: {exc.user_message or exc}") from None
-    except ValueError:
+    except (ValueError, TypeError, AttributeError):  # signed, but not an event's JSON
         raise SignatureInvalid("not a Stripe event") from None
     doc = orjson.loads(payload)
-    data = doc.get("data")
+    data = doc.get("data") if isinstance(doc, dict) else None
     obj = data.get("object") if isinstance(data, dict) else None
-    if not isinstance(obj, dict) or not isinstance(doc.get("id"), str):
+    if (
+        not isinstance(obj, dict)
+        or doc.get("object") != "event"
+        or not isinstance(doc.get("id"), str)
+        or not isinstance(doc.get("type"), str)
+    ):
         raise SignatureInvalid("not a Stripe event")
     return PaymentEvent(
         id=doc["id"],
-        type=str(doc.get("type")),
+        type=doc["type"],
         created=int(doc.get("created") or 0),
         livemode=bool(doc.get("livemode")),
         object=obj,

@@ -6,6 +6,7 @@ import pytest
 from pydantic import SecretStr
 
 from api.core.config import Settings
+from workers.cli.simulate import credentials_from_env
 from workers.cli.simulators import describe, point_settings_at_simulators, to_simulate
 
 pytestmark = pytest.mark.pure
@@ -63,3 +64,14 @@ def test_two_instances_get_ports_of_their_own() -> None:
     assert ports_1 == {9101, 9102, 9103, 9104, 9105}
     assert not ports_1 & ports_2
     assert _settings(simulator_base_port=9500).simulator_port(3) == 9503
+
+
+def test_the_stripe_simulator_takes_the_key_the_service_sends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("STRIPE_API_KEY", "sk_test_from_env")
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_from_env")
+    assert credentials_from_env("stripe") == {
+        "api_key": "sk_test_from_env",
+        "webhook_secret": "whsec_from_env",
+    }

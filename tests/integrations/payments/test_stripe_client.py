@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from integrations.payments.stripe_client import StripePayments
@@ -65,6 +67,8 @@ async def test_a_replay_is_marked_as_stripe_marks_it(sim: StripeSim) -> None:
     assert first.json()["amount_total"] == 360_000
     assert "idempotent-replayed" not in first.headers
     assert second.headers["idempotent-replayed"] == "true"
+    assert first.headers["request-id"].startswith("req_")
+    assert first.headers["request-id"] != second.headers["request-id"]
     assert second.content == first.content
 
 
@@ -140,6 +144,7 @@ async def test_refunds_up_to_what_was_paid_and_never_more(
         )  # fmt: skip
 
     assert (part.status, part.amount_vnd, part.payment_intent) == ("succeeded", 55_000, intent)
+    assert await payments.retrieve_refund(part.id) == part
     assert same == part
     assert (too_much.value.status, too_much.value.code) == (400, "amount_too_large")
     assert rest.amount_vnd == 160_000
@@ -240,3 +245,55 @@ def test_the_api_key_never_shows_in_the_client() -> None:
     client = StripePayments(api_key="sk_test_secret_value_123", api_base="http://127.0.0.1:9")
     assert "sk_test_secret_value_123" not in repr(client)
     assert "sk_test_secret_value_123" not in repr(vars(client))
+
+
+async def test_a_double_submit_makes_one_session(sim: StripeSim) -> None:
+    await sim.configure(latency_ms=300)
+    client = StripePayments(api_key=API_KEY, api_base=sim.base, max_network_retries=2)
+    try:
+        first, second = await asyncio.gather(
+            new_session(client, key="checkout-twice"), new_session(client, key="checkout-twice")
+        )
+    finally:
+        await client.aclose()
+        await sim.configure(latency_ms=0)
+
+    # The second met the first in flight (409), and the library's retry got the first's answer.
+    assert first == second
+    assert len(await sim.control("GET", "/checkout/sessions")) == 1
+
+
+async def test_a_busy_key_is_refused_while_its_request_runs(sim: StripeSim) -> None:
+    await sim.configure(latency_ms=1_000)  # the window in which the second one arrives
+    headers = {"Authorization": f"Bearer {API_KEY}", "Idempotency-Key": "refund-busy"}
+    url = f"{sim.base}/v1/refunds"
+    try:
+        answers = await asyncio.gather(
+            *(sim.http.post(url, data={"payment_intent": "pi_none"}, headers=headers)
+              for _ in range(2))
+        )  # fmt: skip
+    finally:
+        await sim.configure(latency_ms=0)
+
+    codes = sorted(a.json()["error"].get("code") for a in answers)
+    assert codes == ["idempotency_key_in_use", "resource_missing"]
+    assert sorted(a.status_code for a in answers) == [400, 409]
+
+
+async def test_an_unknown_url_gets_stripes_envelope(sim: StripeSim) -> None:
+    answer = await sim.http.post(
+        f"{sim.base}/v1/customers", headers={"Authorization": f"Bearer {API_KEY}"}
+    )
+
+    assert answer.status_code == 404
+    assert answer.json()["error"]["type"] == "invalid_request_error"
+
+
+async def test_session_urls_can_name_the_public_address(
+    payments: StripePayments, sim: StripeSim
+) -> None:
+    await sim.configure(public_url="http://127.0.0.1:9105")
+
+    session = await new_session(payments)
+
+    assert session.url == f"http://127.0.0.1:9105/c/pay/{session.id}"

@@ -268,3 +268,15 @@ async def test_a_refund_is_announced(
     assert hooks["refund.created"].object["metadata"] == {"reason": "order_cancelled"}
     assert hooks["charge.refunded"].object["amount_refunded"] == 215_000
     assert hooks["charge.refunded"].object["refunded"] is True
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[]", b"null", b"{}", b'{"object": "event", "id": "evt_1", "data": []}',
+     b'{"object": "charge", "id": "ch_1", "type": "x", "data": {"object": {}}}'],
+)  # fmt: skip
+def test_a_signed_body_that_is_no_event_is_refused(body: bytes) -> None:
+    header = stripe.WebhookSignature.generate_signature_header(body.decode(), WEBHOOK_SECRET)
+
+    with pytest.raises(SignatureInvalid):
+        verify_event(body, header, WEBHOOK_SECRET)
