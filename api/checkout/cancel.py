@@ -18,7 +18,7 @@ from api.core.db import PhienSession
 from api.core.errors import Conflict, Forbidden, NotFound
 from api.core.jobs import Job
 from api.orders import events
-from api.orders.models import Order, OrderStatus
+from api.orders.models import FulfilmentStatus, Order, OrderStatus
 from api.orders.service import visible_orders
 from api.orders.updates import cancel_goods
 from api.shipments.models import Shipment
@@ -57,7 +57,8 @@ async def cancel_direct_order(session: PhienSession, actor: Actor, order_id: int
     checkout, order = found
     assert order.id is not None
     if order.status == OrderStatus.CANCELLED.value:
-        if checkout.paid_at is not None:
+        goods_back = order.fulfilment_status == FulfilmentStatus.CANCELLED.value
+        if checkout.paid_at is not None and goods_back:
             request_refund(session, checkout, order, "order cancelled by the cooperative")
         return "already_cancelled"
     if checkout.paid_at is None:
@@ -79,5 +80,10 @@ async def cancel_direct_order(session: PhienSession, actor: Actor, order_id: int
         **{"from": previous, "to": OrderStatus.CANCELLED.value}, by_user=actor.user_id,
     )  # fmt: skip
     await cancel_goods(session, order, SOURCE)
+    if order.fulfilment_status != FulfilmentStatus.CANCELLED.value:
+        # Booked: the carrier is asked to drop the parcel, and the refund waits for its yes
+        # (`shipments.cancel.record_cancelled`); should its courier have it, no refund is made.
+        events.record(session, order.id, "refund_waits_for_carrier", SOURCE)
+        return "cancelled_refund_after_carrier"
     request_refund(session, checkout, order, "order cancelled by the cooperative")
     return "cancelled_refund_requested"

@@ -85,6 +85,8 @@ async def apply_session_event(session: AsyncSession, event: SessionEvent) -> str
         )  # fmt: skip
         return "payment_failed" if done else "already_released"
     if event.type == COMPLETED and event.payment_status not in PAID:
+        if checkout.released_at is not None:
+            return "already_released"  # its failure (or expiry) came first
         # A delayed method (a bank transfer): the async events say how it ends, and the stock
         # stays held (the sweeper releases only open sessions).
         checkout.status = CheckoutStatus.COMPLETE.value

@@ -7,13 +7,14 @@ refund job), and decides from the stored state, so a duplicate or late event cha
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from api.catalogue.models import MovementKind
 from api.catalogue.stock import move_stock
 from api.checkout.models import Checkout, CheckoutStatus, RefundStatus
+from api.checkout.placing import CLAIM_OFFER
 from api.core.db import PhienSession, utcnow
 from api.core.jobs import Job
 from api.live_sessions.attribution import release_order_claims
@@ -125,8 +126,33 @@ async def release_unpaid(
     return True
 
 
+async def _claim_again(
+    session: AsyncSession, order: Order, lines: list[OrderLine]
+) -> dict[int, int]:
+    """The live offers' units claimed again (line id -> offer id); _NoStock past a cap."""
+    claimed: dict[int, int] = {}
+    if order.live_session_id is None:
+        return claimed
+    for line in lines:
+        offer_id = (
+            await session.execute(
+                _OFFER_OF, {"session_id": order.live_session_id, "variant_id": line.variant_id}
+            )
+        ).scalar_one_or_none()
+        if offer_id is None or line.id is None:
+            continue
+        taken = await session.execute(
+            CLAIM_OFFER, {"offer_id": offer_id, "quantity": line.quantity}
+        )
+        if taken.first() is None:
+            raise _NoStock
+        claimed[line.id] = int(offer_id)
+    return claimed
+
+
 async def _reserve_again(session: AsyncSession, order: Order, lines: list[OrderLine]) -> bool:
-    """All or nothing: the lines' units reserved again (and their offers claimed)."""
+    """All or nothing: the lines' units reserved again, and their live offers' units claimed
+    (stock rows first, then offers: the lock order of every writer)."""
     assert order.id is not None
     try:
         async with session.begin_nested():
@@ -140,16 +166,23 @@ async def _reserve_again(session: AsyncSession, order: Order, lines: list[OrderL
                 )  # fmt: skip
                 if levels is None:
                     raise _NoStock
-            await session.flush()
+            claimed = await _claim_again(session, order, lines)
     except _NoStock:
         return False
     for line in lines:
         line.reserved_quantity = line.quantity
+        line.live_offer_id = claimed.get(line.id or 0)
     return True
 
 
 class _NoStock(Exception):
     pass
+
+
+_OFFER_OF = text(
+    "SELECT id FROM live_offers WHERE live_session_id = :session_id AND variant_id = :variant_id"
+    " ORDER BY id FOR UPDATE"
+)
 
 
 def request_refund(session: AsyncSession, checkout: Checkout, order: Order, reason: str) -> bool:
@@ -163,6 +196,22 @@ def request_refund(session: AsyncSession, checkout: Checkout, order: Order, reas
     events.record(session, order.id, "refund_requested", "checkout", reason=reason[:500])
     session.enqueue_after_commit(Job.REFUND_CHECKOUT, order.id, job_id=f"refund:{order.id}")
     return True
+
+
+async def refund_cancelled(session: AsyncSession, order: Order) -> bool:
+    """A cancelled direct order whose goods are back (the carrier confirmed the cancel): refund
+    it if it was paid. The caller holds the order's row lock; a no-op for platform orders."""
+    checkout = (
+        await session.execute(
+            select(Checkout)
+            .where(col(Checkout.order_id) == order.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+    if checkout is None or checkout.paid_at is None:
+        return False
+    return request_refund(session, checkout, order, "order cancelled by the cooperative")
 
 
 async def _confirm(session: AsyncSession, order: Order, source: str) -> None:
@@ -198,6 +247,8 @@ async def mark_paid(
     # sweeper got there first): the order is revived only if its stock is still there.
     lines = await lines_of(session, order.id)
     if await _reserve_again(session, order, lines):
+        # The one way back from cancelled (outside the status tables on purpose): the order was
+        # cancelled only because its hold ran out, and the buyer has now paid for it.
         checkout.released_at = None
         order.fulfilment_status = FulfilmentStatus.RESERVED.value
         events.record(session, order.id, "stock_reserved", source, after_expiry=True)

@@ -50,7 +50,7 @@ _BUYER_HELD = text(
      GROUP BY l.variant_id
     """
 )
-_CLAIM = text(
+CLAIM_OFFER = text(
     """
     UPDATE live_offers SET units_claimed = units_claimed + :quantity
      WHERE id = :offer_id AND (quantity_cap IS NULL OR units_claimed + :quantity <= quantity_cap)
@@ -200,7 +200,8 @@ async def _apply_offers(
         line.offer = offer
 
 
-def _order(body: CheckoutIn, reference: str, lines: list[_Line], live: LiveSession | None) -> Order:
+def _order(body: CheckoutIn, reference: str, live: LiveSession | None) -> Order:
+    """The order's header, the buyer's address and phone checked (before any row is locked)."""
     buyer = body.buyer
     try:
         place = resolve_place(buyer.province, buyer.ward)
@@ -221,7 +222,6 @@ def _order(body: CheckoutIn, reference: str, lines: list[_Line], live: LiveSessi
         status=OrderStatus.PENDING_PAYMENT.value,
         payment_status=PaymentStatus.PENDING.value,
         payment_method=CARD,
-        total_vnd=sum(line.price * line.quantity for line in lines),
         # The buyer, for per-buyer limits: their phone's keyed hash, never the number.
         buyer_id=digest,
         buyer_name=buyer.name[:200],
@@ -247,7 +247,7 @@ async def _reserve(session: AsyncSession, order: Order, lines: list[_Line]) -> N
             raise RuntimeError(f"variant {line.variant.id} could not be reserved under its lock")
         if line.offer is not None:
             claimed = await session.execute(
-                _CLAIM, {"offer_id": line.offer.id, "quantity": line.quantity}
+                CLAIM_OFFER, {"offer_id": line.offer.id, "quantity": line.quantity}
             )
             if claimed.first() is None:
                 raise RuntimeError(f"offer {line.offer.id} moved under its lock")
@@ -259,13 +259,12 @@ async def place_order(session: AsyncSession, body: CheckoutIn, *, expiry_minutes
     if cooperative is None:
         raise CheckoutRefused("unknown_cooperative", "no such cooperative", "cooperative_id")
     live = await live_session_of(session, body.cooperative_id, body.live_session_id)
+    order = _order(body, new_reference(), live)
     lines = await _lines(session, body)
-    reference = new_reference()
-    order = _order(body, reference, lines, live)
     if live is not None and live.status == LiveStatus.LIVE.value:
         # Off air, the session's page sells at the regular prices, unattributed.
         await _apply_offers(session, live, lines, order.buyer_id)
-        order.total_vnd = sum(line.price * line.quantity for line in lines)
+    order.total_vnd = sum(line.price * line.quantity for line in lines)
     session.add(order)
     await session.flush()
     assert order.id is not None
@@ -299,6 +298,6 @@ async def place_order(session: AsyncSession, body: CheckoutIn, *, expiry_minutes
     events.record(session, order.id, "stock_reserved", "checkout", until=until.isoformat())
     await session.flush()
     return Placed(
-        order.id, reference, body.cooperative_id, order.total_vnd, until,
+        order.id, order.platform_order_id, body.cooperative_id, order.total_vnd, until,
         [CheckoutLine(line.name, line.price, line.quantity) for line in lines],
     )  # fmt: skip

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from api.checkout.lifecycle import refund_cancelled
 from api.core.db import utcnow
 from api.orders import events
 from api.orders.models import FulfilmentStatus, Order, OrderLine, OrderStatus
@@ -119,6 +120,7 @@ async def record_cancelled(session: AsyncSession, shipment: Shipment, reason: st
     if order.status == OrderStatus.CANCELLED.value:
         if order.fulfilment_status in HOLDING_STOCK:
             await release_cancelled_order(session, order, "handoff")
+        await refund_cancelled(session, order)  # a paid direct order: its money goes back
         return
     if order.fulfilment_status in SHIPMENT_STAGES:
         move_fulfilment(order, FulfilmentStatus.RESERVED)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -11,12 +12,13 @@ from sqlmodel import col
 from api.catalogue.models import Variant
 from api.checkout.models import Checkout
 from api.core.db import Database
+from api.live_sessions.models import LiveOffer, LiveSession
 from api.orders.models import Order, OrderEvent
 from api.shipments.models import Shipment
 from api.webhooks.models import InboundEvent
 from tests.checkout.conftest import Shop
 from tests.factories import World
-from tests.ingestion.rig import run_worker
+from tests.ingestion.rig import connect_tiktok_shop, run_worker
 
 BUYER = {
     "name": "Nguyễn Thị Hoa",
@@ -174,3 +176,28 @@ async def work(shop: Shop) -> None:
     the first run enqueued (the hand-off after a payment, a refund) run in the second."""
     await run_worker(shop.settings)
     await run_worker(shop.settings)
+
+
+async def live_session(db: Database, world: World, *, cap: int, per_buyer: int) -> int:
+    """A live session of coop A on air, offering its variant at 150,000 đ."""
+    connection_id = await connect_tiktok_shop(db, world.coop_a)
+    async with db.session() as session:
+        live = LiveSession(
+            cooperative_id=world.coop_a, channel_connection_id=connection_id,
+            platform="tiktok_shop", shop_id="x", title="Phiên gạo mới",
+            scheduled_start=datetime.now(UTC), actual_start=datetime.now(UTC), status="live",
+        )  # fmt: skip
+        session.add(live)
+        await session.flush()
+        assert live.id is not None
+        session.add(
+            LiveOffer(
+                live_session_id=live.id,
+                variant_id=variant_id(world),
+                live_price_vnd=150_000,
+                quantity_cap=cap,
+                per_buyer_limit=per_buyer,
+            )
+        )
+        await session.commit()
+        return live.id

@@ -15,10 +15,12 @@ from tests.checkout.rig import (
     kinds,
     levels,
     opened,
+    shipments,
     stripe_rows,
     work,
 )
 from tests.factories import World, add_member
+from tests.shipments.rig import set_shipment, stored_order
 
 
 async def _cancel(shop: Shop, headers: dict[str, str], order_id: int | None) -> httpx.Response:
@@ -50,7 +52,10 @@ async def test_cancelling_a_paid_order_twice_refunds_it_once(
     assert (order.status, order.payment_status) == ("cancelled", "refunded")
     assert checkout.refund_status == "succeeded"
     assert await levels(db, world) == (100, 0)  # the parcel was cancelled at the carrier
-    assert (await kinds(db, order.id)).count("refund_requested") == 1
+    trail = await kinds(db, order.id)
+    assert trail.count("refund_requested") == 1
+    # Booked at the carrier: the refund waited for the carrier to drop the parcel.
+    assert trail.index("shipment_cancelled") < trail.index("refund_requested")
     await StripeSim(shop.stripe).drain()
     await work(shop)
     outcomes = {row.topic: row.outcome for row in await stripe_rows(db)}
@@ -87,3 +92,35 @@ async def test_other_cooperatives_and_programme_managers_cannot_cancel(
     assert (await _cancel(shop, other_coop, order.id)).status_code == 404
     assert (await _cancel(shop, {}, order.id)).status_code == 401
     assert await levels(db, world) == (100, 2)
+
+
+async def test_a_parcel_the_courier_has_cannot_be_cancelled_and_is_not_refunded(
+    shop: Shop, db: Database, world: World
+) -> None:
+    sim = StripeSim(shop.stripe)
+    reference, session_id = await opened(shop, db, world)
+    await sim.pay(session_id)
+    await work(shop)
+    _, order = await checkout_row(db, reference)
+    [shipment] = await shipments(db, order.id)
+    assert shipment.id is not None
+    await set_shipment(db, shipment.id, status="picked_up")
+
+    response = await _cancel(shop, world.users["coop_admin"].headers, order.id)
+    await work(shop)
+
+    assert response.status_code == 409
+    assert "carrier already has the parcel" in response.json()["detail"]
+    _, order = await checkout_row(db, reference)
+    assert (order.status, order.payment_status) == ("confirmed", "paid")
+    assert await sim.refunds() == 0
+
+
+async def test_a_platform_order_is_cancelled_on_its_platform_not_here(
+    shop: Shop, db: Database, world: World
+) -> None:
+    order_id = await stored_order(db, world, world.coop_a)
+
+    response = await _cancel(shop, world.users["coop_admin"].headers, order_id)
+
+    assert response.status_code == 409

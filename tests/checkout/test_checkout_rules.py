@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -11,13 +10,14 @@ from sqlalchemy import select, update
 from sqlmodel import col
 
 from api.catalogue.models import Product, Variant
+from api.checkout.errors import CheckoutRefused
+from api.checkout.service import direct_products
 from api.core.db import Database
 from api.live_sessions.models import LiveOffer, LiveSession
 from api.orders.models import Order
 from tests.checkout.conftest import Shop
-from tests.checkout.rig import StripeSim, body, levels, start, variant_id
+from tests.checkout.rig import StripeSim, body, levels, live_session, start, variant_id
 from tests.factories import World
-from tests.ingestion.rig import connect_tiktok_shop
 
 
 async def _orders(db: Database) -> list[Order]:
@@ -109,34 +109,10 @@ async def test_more_than_is_left_is_409_and_nothing_is_held(
     assert await levels(db, world) == (3, 2)
 
 
-async def _live(db: Database, world: World, *, cap: int, per_buyer: int) -> int:
-    connection_id = await connect_tiktok_shop(db, world.coop_a)
-    async with db.session() as session:
-        live = LiveSession(
-            cooperative_id=world.coop_a, channel_connection_id=connection_id,
-            platform="tiktok_shop", shop_id="x", title="Phiên gạo mới",
-            scheduled_start=datetime.now(UTC), actual_start=datetime.now(UTC), status="live",
-        )  # fmt: skip
-        session.add(live)
-        await session.flush()
-        assert live.id is not None
-        session.add(
-            LiveOffer(
-                live_session_id=live.id,
-                variant_id=variant_id(world),
-                live_price_vnd=150_000,
-                quantity_cap=cap,
-                per_buyer_limit=per_buyer,
-            )
-        )
-        await session.commit()
-        return live.id
-
-
 async def test_a_live_session_sells_at_its_price_within_its_cap_and_buyer_limit(
     shop: Shop, db: Database, world: World
 ) -> None:
-    live_id = await _live(db, world, cap=3, per_buyer=2)
+    live_id = await live_session(db, world, cap=3, per_buyer=2)
 
     first = await start(shop, body(world, quantity=2, live_session_id=live_id))
     again = await start(shop, body(world, quantity=1, live_session_id=live_id))
@@ -187,3 +163,27 @@ async def test_checkouts_from_one_address_are_rate_limited(shop: Shop, world: Wo
     assert limited
     assert int(limited[0].headers["retry-after"]) > 0
     assert {r.status_code for r in statuses} == {422, 429}
+
+
+async def test_the_buy_page_lists_active_variants_at_the_live_price_while_live(
+    shop: Shop, db: Database, world: World
+) -> None:
+    live_id = await live_session(db, world, cap=3, per_buyer=2)
+    assert (await start(shop, body(world, quantity=2, live_session_id=live_id))).status_code == 201
+
+    async with db.session() as session:
+        regular = await direct_products(session, world.coop_a, None)
+        on_air = await direct_products(session, world.coop_a, live_id)
+        await session.execute(
+            update(LiveSession).where(col(LiveSession.id) == live_id).values(status="ended")
+        )
+        after = await direct_products(session, world.coop_a, live_id)
+        with pytest.raises(CheckoutRefused):
+            await direct_products(session, world.coop_b, live_id)  # another coop's session
+
+    [plain] = regular
+    assert (plain.variant_id, plain.price_vnd, plain.available) == (variant_id(world), 180_000, 98)
+    [live] = on_air
+    assert (live.price_vnd, live.regular_price_vnd, live.available) == (150_000, 180_000, 1)
+    assert live.per_buyer_limit == 2
+    assert [p.price_vnd for p in after] == [180_000]

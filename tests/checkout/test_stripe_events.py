@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 
+import httpx
 import redis.asyncio as aioredis
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlmodel import col
 
 from api.catalogue.models import Variant
@@ -13,16 +14,20 @@ from api.checkout.models import Checkout
 from api.core.db import Database
 from api.core.jobs import Job
 from api.core.queue import JobQueue, PendingJob
+from api.live_sessions.models import LiveOffer
 from integrations.payments.stripe_client import StripePayments
 from integrations.payments.types import CheckoutLine
 from tests.checkout.conftest import Shop
 from tests.checkout.rig import (
     StripeSim,
+    body,
     checkout_row,
     kinds,
     levels,
+    live_session,
     opened,
     shipments,
+    start,
     stripe_rows,
     variant_id,
     work,
@@ -157,6 +162,15 @@ async def test_paid_after_expiry_with_the_stock_gone_is_refunded_once_and_flagge
     trail = await kinds(db, order.id)
     assert trail.count("refund_requested") == 1
     assert trail.count("refunded") == 1
+    # The cooperative finds it in its order list, with the reason.
+    async with httpx.AsyncClient(base_url=shop.api_base, timeout=10) as http:
+        listed = await http.get(
+            "/api/v1/orders",
+            params={"flag": "paid_after_expiry"},
+            headers=world.users["coop_admin"].headers,
+        )
+    [item] = listed.json()["items"]
+    assert item["platform_order_id"] == reference
 
 
 async def test_the_sweeper_releases_a_reservation_whose_expired_event_was_lost(
@@ -210,3 +224,70 @@ async def test_an_event_for_a_session_that_is_not_ours_is_parked_with_its_reason
     assert row.parked_at is not None
     assert row.last_error is not None
     assert foreign.id in row.last_error
+
+
+async def test_a_bank_transfer_holds_the_stock_until_it_settles(
+    shop: Shop, db: Database, world: World
+) -> None:
+    sim = StripeSim(shop.stripe)
+    reference, session_id = await opened(shop, db, world)
+    await sim.pay(session_id, method="bank_transfer")
+    await work(shop)
+    checkout, order = await checkout_row(db, reference)
+    assert (order.status, checkout.status) == ("pending_payment", "complete")
+    assert await levels(db, world) == (100, 2)  # not released by the sweeper meanwhile
+
+    await sim.call("POST", f"/checkout/sessions/{session_id}/settle?succeeded=true")
+    await sim.drain()
+    await work(shop)
+
+    _, order = await checkout_row(db, reference)
+    assert (order.status, order.payment_status) == ("confirmed", "paid")
+    assert [row.outcome for row in await stripe_rows(db)] == ["awaiting_payment", "paid"]
+
+
+async def test_a_bank_transfer_that_fails_gives_the_stock_back(
+    shop: Shop, db: Database, world: World
+) -> None:
+    sim = StripeSim(shop.stripe)
+    reference, session_id = await opened(shop, db, world)
+    await sim.pay(session_id, method="bank_transfer")
+    await sim.call("POST", f"/checkout/sessions/{session_id}/settle?succeeded=false")
+    await sim.drain()
+    await work(shop)
+
+    _, order = await checkout_row(db, reference)
+    assert (order.status, order.payment_status) == ("cancelled", "voided")
+    assert await levels(db, world) == (100, 0)
+
+
+async def test_a_live_order_paid_after_expiry_claims_its_offer_units_again(
+    shop: Shop, db: Database, world: World
+) -> None:
+    sim = StripeSim(shop.stripe)
+    live_id = await live_session(db, world, cap=3, per_buyer=2)
+    response = await start(shop, body(world, quantity=2, live_session_id=live_id))
+    reference = response.json()["order_reference"]
+    checkout, _ = await checkout_row(db, reference)
+    assert checkout.stripe_session_id is not None
+    await sim.hold_events()
+    await sim.late_payment(checkout.stripe_session_id, order="expired_first")
+    [completed] = await _ids(sim, "checkout.session.completed")
+    [expired] = await _ids(sim, "checkout.session.expired")
+    await sim.deliver([expired])
+    await work(shop)
+    assert await _claimed(db) == 0
+
+    await sim.deliver([completed])
+    await work(shop)
+
+    _, order = await checkout_row(db, reference)
+    assert (order.status, order.live_session_id) == ("confirmed", live_id)
+    assert await _claimed(db) == 2
+    assert await levels(db, world) == (100, 2)
+
+
+async def _claimed(db: Database) -> int:
+    async with db.session() as session:
+        offer = (await session.execute(select(LiveOffer))).scalar_one()
+    return offer.units_claimed
