@@ -137,3 +137,30 @@ async def test_a_buyer_pays_on_a_phone_and_the_cooperative_sees_the_order(
     assert "345 678" not in caplog.text
     assert "345678" not in caplog.text
     await page.close()
+
+
+async def test_without_javascript_the_communes_come_from_the_server_and_enter_pays(
+    browser: Browser, api_base: str, stripe_sim: str, world: World
+) -> None:
+    context = await browser.new_context(
+        viewport={"width": PHONE_WIDTH, "height": 800}, java_script_enabled=False
+    )
+    page = await context.new_page()
+    await page.goto(f"{api_base}/buy/{world.coop_a}")
+    variant_id = world.product_a.variants[0].id
+    await page.fill(f"#qty-{variant_id}", "1")
+    await page.select_option("#province", LAI_CHAU)
+    await page.fill("#name", "Lò Thị Mai")
+    # The button beside the province lists its communes; what was typed stays.
+    await page.click("button.secondary")
+    await page.wait_for_selector(f'#ward option[value="{BINH_LU}"]', state="attached")
+    assert await page.input_value("#name") == "Lò Thị Mai"
+    assert await page.locator(".field-error").count() == 0
+    await page.select_option("#ward", BINH_LU)
+    await page.fill("#phone", "0912345678")
+    await page.fill("#street", "Bản 1")
+    await _no_sideways_scroll(page)
+    # Enter in a field pays (the form's first submit button), it does not list communes again.
+    await page.press("#street", "Enter")
+    await page.wait_for_url(re.compile(re.escape(stripe_sim)))
+    await context.close()
