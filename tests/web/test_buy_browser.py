@@ -14,7 +14,7 @@ import re
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser, Page, Request
 from sqlalchemy import select
 from sqlmodel import col
 
@@ -29,6 +29,23 @@ from tests.web.browser import OUTPUT
 
 LAI_CHAU, BINH_LU = "12", "3390"
 PHONE_WIDTH = 360
+# A buyer on a prepaid data plan: the whole first load, uncompressed.
+FIRST_LOAD_BUDGET = 100_000
+
+
+async def _first_load(page: Page, url: str) -> int:
+    """Open `url`; the bytes its first load transferred (page, stylesheet, script)."""
+    sizes: list[int] = []
+
+    async def count(request: Request) -> None:
+        measured = await request.sizes()
+        sizes.append(measured["responseBodySize"] + measured["responseHeadersSize"])
+
+    page.on("requestfinished", count)
+    await page.goto(url)
+    await page.wait_for_load_state("networkidle")
+    page.remove_listener("requestfinished", count)
+    return sum(sizes)
 
 
 async def _no_sideways_scroll(page: Page) -> None:
@@ -100,7 +117,9 @@ async def test_a_buyer_pays_on_a_phone_and_the_cooperative_sees_the_order(
     honey = await item(db, world.coop_a, "Mật ong bạc hà Bình Lư", "honey", 500, 250_000)
     OUTPUT.mkdir(parents=True, exist_ok=True)
     page = await browser.new_page(viewport={"width": PHONE_WIDTH, "height": 800})
-    await page.goto(f"{api_base}/buy/{world.coop_a}")
+    transferred = await _first_load(page, f"{api_base}/buy/{world.coop_a}")
+    print(f"\nfirst load of /buy: {transferred} bytes; screenshots in {OUTPUT}")
+    assert transferred < FIRST_LOAD_BUDGET
     assert await page.text_content("h1") == "Đặt hàng của HTX Bình Lư"
     await _fill_the_form(page, honey.variant_id)
     await _no_sideways_scroll(page)
