@@ -6,6 +6,7 @@ import re
 
 import httpx
 
+from api.core.config import Settings
 from api.core.db import Database
 from tests.api.live_sessions.helpers import add_offer, connect_shop, move, schedule
 from tests.factories import World
@@ -190,4 +191,23 @@ async def test_a_checkout_refusal_is_shown_next_to_its_product(
     assert refused.status_code == 409
     assert f'id="qty-{_variant(world)}-error"' in refused.text
     assert "vượt quá giới hạn cho mỗi người mua" in refused.text
+    assert 'value="Lò Thị Mai"' in refused.text
+
+
+async def test_the_checkout_rate_limit_applies_to_the_page(
+    api_base: str, stripe_sim: str, settings: Settings, world: World
+) -> None:
+    allowed = int(settings.rate_limit_checkout_per_address.split("/")[0])
+    variant = _variant(world)
+    async with httpx.AsyncClient(base_url=api_base, timeout=10) as buyer:
+        token = _csrf((await buyer.get(f"/buy/{world.coop_a}")).text)
+        data = _form(token, variant, **{f"qty-{variant}": "1"})
+        answers = [
+            (await buyer.post(f"/buy/{world.coop_a}", data=data)).status_code
+            for _ in range(allowed)
+        ]
+        refused = await buyer.post(f"/buy/{world.coop_a}", data=data)
+    assert answers == [303] * allowed
+    assert refused.status_code == 429
+    assert "Quá nhiều lần thử từ kết nối này" in refused.text
     assert 'value="Lò Thị Mai"' in refused.text
