@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from api.cooperatives.addresses import province_options, ward_options
-from api.web.buy_form import read_form
+from api.web.buy_form import read_form, refusal_message
 
 pytestmark = pytest.mark.pure
 
@@ -72,3 +72,26 @@ def test_the_pickers_hold_the_official_list() -> None:
     assert any(o.name == "Xã Bình Lư" for o in lai_chau)
     assert all(o.code != HA_NOI_BA_DINH for o in lai_chau)
     assert ward_options(999) == ()
+
+
+class _Refused(Exception):
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def test_checkout_refusals_land_on_the_field_they_name_in_the_buyers_words() -> None:
+    form = read_form(_filled(**{"qty-8": "3"}), [7, 8], _same)
+    assert form.field_of("lines.1.quantity") == "qty-8"
+    assert form.field_of("buyer.phone") == "phone"
+    assert form.field_of("buyer.ward") == "ward"
+    assert form.field_of("live_session_id") == "lines"
+    assert form.field_of(None) == "lines"
+    assert refusal_message(_Refused("over_buyer_limit"), _same, "qty-8") == (
+        "That is more than one buyer may take in this live session."
+    )
+    assert refusal_message(_Refused("bad_phone"), _same, "phone").startswith("Please enter a phone")
+    assert refusal_message(_Refused("too_many_units"), _same, "qty-8") == (
+        "Choose a number from 0 to 99."
+    )
+    assert refusal_message(RuntimeError("stripe down"), _same).startswith("Card payment")
