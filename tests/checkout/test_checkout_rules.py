@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -187,3 +188,23 @@ async def test_the_buy_page_lists_active_variants_at_the_live_price_while_live(
     assert (live.price_vnd, live.regular_price_vnd, live.available) == (150_000, 180_000, 1)
     assert live.per_buyer_limit == 2
     assert [p.price_vnd for p in after] == [180_000]
+
+
+async def test_concurrent_buyers_never_get_more_than_the_cap_or_the_stock(
+    shop: Shop, db: Database, world: World
+) -> None:
+    live_id = await live_session(db, world, cap=5, per_buyer=1)
+    buyers = [
+        body(world, quantity=1, live_session_id=live_id, buyer={"phone": f"09120000{n:02d}"})
+        for n in range(15)
+    ]
+
+    answers = await asyncio.gather(*(start(shop, one) for one in buyers))
+
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [201] * 5 + [409] * 10
+    assert {_error(a)[1] for a in answers if a.status_code == 409} == {"over_offer_cap"}
+    assert await levels(db, world) == (100, 5)
+    async with db.session() as session:
+        offer = (await session.execute(select(LiveOffer))).scalar_one()
+    assert offer.units_claimed == 5
