@@ -108,3 +108,40 @@ def _find_province(province: str | int) -> Province:
     if found is None:
         raise UnknownPlace("province", f"no province named {province!r} after the 2025 reform")
     return found
+
+
+@dataclass(frozen=True)
+class PlaceOption:
+    """One entry of a province or commune/ward picker: official code and name."""
+
+    code: int
+    name: str
+
+
+def _picker_order(name: str) -> str:
+    # Alphabetical by the name people say ("Lai Châu", not "Tỉnh Lai Châu").
+    return _strip(_strip(fold(name), _PROVINCE_PREFIXES), _WARD_PREFIXES)
+
+
+@lru_cache(maxsize=1)
+def province_options() -> tuple[PlaceOption, ...]:
+    """The 34 provinces for a picker, in alphabetical order."""
+    options = {PlaceOption(int(p.code), _clean_name(p.name)) for p in Province.iter_all()}
+    return tuple(sorted(options, key=lambda o: _picker_order(o.name)))
+
+
+@lru_cache(maxsize=1)
+def _ward_options() -> dict[int, tuple[PlaceOption, ...]]:
+    table: dict[int, list[PlaceOption]] = {}
+    for ward in Ward.iter_all():
+        option = PlaceOption(int(ward.code), _clean_name(ward.name))
+        table.setdefault(int(ward.province_code), []).append(option)
+    return {
+        code: tuple(sorted(options, key=lambda o: _picker_order(o.name)))
+        for code, options in table.items()
+    }
+
+
+def ward_options(province_code: int) -> tuple[PlaceOption, ...]:
+    """The communes and wards of one province for a picker (empty for an unknown province)."""
+    return _ward_options().get(province_code, ())

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api.web.auth_pages import router as auth_router
+from api.web.buy_pages import router as buy_router
 from api.web.dashboard_pages import router as dashboard_router
 from api.web.desk_documents import router as desk_documents_router
 from api.web.desk_pages import router as desk_router
@@ -17,4 +18,5 @@ def install_pages(app: FastAPI) -> None:
     app.include_router(dashboard_router)
     app.include_router(desk_router)
     app.include_router(desk_documents_router)
+    app.include_router(buy_router)
     app.mount("/static", StaticFiles(packages=[("api.web", "static")]), name="static")
