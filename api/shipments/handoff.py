@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -239,6 +240,11 @@ _RECORD_BOOKING = text(
 )
 
 
+# The carrier handing out a waybill we already hold (a carrier-side reset, a simulator restarted
+# over a kept database) must park the parcel, not fail the job in a loop.
+WAYBILL_UNIQUE = "uq_shipments_carrier_waybill"
+
+
 async def record_booking(
     session: AsyncSession, claim: Claim, booking: Booking, *, adopted: bool, service: str | None
 ) -> None:
@@ -250,18 +256,29 @@ async def record_booking(
         "fee_vnd": booking.fee_vnd,
         "found_existing_booking": adopted,
     }
-    await session.execute(
-        _RECORD_BOOKING,
-        {
-            "id": claim.shipment_id,
-            "waybill": booking.waybill,
-            "fee": booking.fee_vnd,
-            "sort_code": booking.sort_code,
-            "service": _service_of(booking, service),
-            "detail": orjson.dumps(detail).decode(),
-            "handoff_from": _HANDOFF_FROM,
-        },
-    )
+    params = {
+        "id": claim.shipment_id,
+        "waybill": booking.waybill,
+        "fee": booking.fee_vnd,
+        "sort_code": booking.sort_code,
+        "service": _service_of(booking, service),
+        "detail": orjson.dumps(detail).decode(),
+        "handoff_from": _HANDOFF_FROM,
+    }
+    try:
+        # A savepoint: a clash parks this parcel, and its neighbours' answers still commit.
+        async with session.begin_nested():
+            await session.execute(_RECORD_BOOKING, params)
+    except IntegrityError as exc:
+        if WAYBILL_UNIQUE not in str(exc.orig):
+            raise
+        await record_refusal(
+            session,
+            claim,
+            f"{claim.carrier} answered waybill {booking.waybill}, which another of our "
+            "shipments already holds: check with the carrier before booking again",
+        )
+        return
     # A re-booking of an order whose parcel left a batch joins its carrier's open batch.
     await follow(session, claim.shipment_id, source="job")
 

@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 from arq import create_pool
 from arq.connections import RedisSettings
 from arq.constants import in_progress_key_prefix
+from sqlalchemy import text
 
 from api.cooperatives.models import Cooperative
 from api.core.config import Settings
@@ -19,7 +20,14 @@ from api.core.jobs import Job
 from api.core.queue import JobQueue, PendingJob
 from api.shipments.outbox import handoff_job_id
 from tests.factories import World
-from tests.ingestion.rig import connect_tiktok_shop, drain, line, place_order, run_worker
+from tests.ingestion.rig import (
+    connect_tiktok_shop,
+    drain,
+    line,
+    order_by_platform_id,
+    place_order,
+    run_worker,
+)
 from tests.shipments.rig import (
     CarrierSim,
     confirmed_order,
@@ -523,3 +531,50 @@ async def test_an_unbooked_shipment_is_rerouted_to_the_other_carrier(
     assert "shipment_rerouted" in await event_kinds(db, shipment.order_id)
     again = await client.post(url, json={"carrier": "viettel_post"}, headers=headers)
     assert again.status_code == 409  # booked: only a cancel can take it back
+
+
+async def test_a_waybill_another_shipment_holds_parks_the_parcel_not_the_job(
+    settings: Settings,
+    world: World,
+    db: Database,
+    tiktok_sim: str,
+    vtp: CarrierSim,
+    redis_url: str,
+) -> None:
+    # What a carrier reset (or a simulator restarted over a kept database) looks like: the
+    # carrier answers a booking with a waybill one of our other shipments already holds.
+    first = await confirmed_order(settings, db, world, tiktok_sim)
+    sku = world.product_a.variants[0].sku
+    placed = await place_order(tiktok_sim, [line(sku, 1)], status="AWAITING_SHIPMENT")
+    await drain(tiktok_sim)
+    await run_worker(settings)
+    second = await order_by_platform_id(db, placed["order_id"])
+    assert second is not None
+    assert first.id is not None
+    assert second.id is not None
+    one, two = await shipment_of(db, first.id), await shipment_of(db, second.id)
+    assert one.id is not None
+    assert two.id is not None
+    assert two.waybill is not None
+    clashing = two.waybill
+    await set_shipment(db, two.id, waybill=None, status="pending", booked_at=None)
+    await set_shipment(db, one.id, waybill=clashing)
+    async with db.session() as session:
+        await session.execute(
+            text("UPDATE orders SET fulfilment_status = 'pending_shipment' WHERE id = :id"),
+            {"id": second.id},
+        )
+        await session.commit()
+
+    # The carrier already has PHN-<second>: its duplicate answer is adopted, with that waybill.
+    redis = aioredis.Redis.from_url(redis_url)
+    await JobQueue(redis).send([PendingJob(Job.HAND_OFF_SHIPMENT, (two.id,), "clash")])
+    await redis.aclose()
+    await run_worker(settings)
+
+    parked = await shipment_of(db, second.id)
+    assert (parked.status, parked.waybill) == ("pending", None)
+    assert parked.booking_error is not None
+    assert clashing in parked.booking_error
+    assert "shipment_booking_refused" in await event_kinds(db, second.id)
+    assert (await shipment_of(db, first.id)).waybill == clashing
