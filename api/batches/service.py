@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 from sqlalchemy import func, select, text, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import TextClause
 from sqlmodel import col
 
 from api.accounts.models import Role
@@ -79,15 +80,33 @@ __all__ = [
 CARRIER_NAMES = {"viettel_post": "Viettel Post", "ghn": "GHN"}
 MAX_LIMIT = 200
 
+
+def _adding_parcels(shipments: str) -> TextClause:
+    """Put the shipments the `shipments` SELECT names (ids, in lock order) into :batch_id, one
+    `parcel_added` event each; a shipment an open batch has already is skipped by the index.
+    Returns the shipment ids that landed."""
+    return text(
+        f"""
+    WITH added AS (
+        INSERT INTO pickup_batch_parcels (batch_id, shipment_id)
+        {shipments}
+        ON CONFLICT DO NOTHING
+        RETURNING shipment_id
+    )
+    INSERT INTO batch_events (batch_id, shipment_id, action, actor_user_id, source, detail)
+    SELECT :batch_id, shipment_id, 'parcel_added', :actor, :source, CAST(:detail AS jsonb)
+      FROM added
+    RETURNING shipment_id
+    """  # noqa: S608 - our own constant SQL, values are bound
+    )
+
+
 # Booked and waiting at the collection point: a waybill, not yet picked up, its order still live
 # and handed off (a cancel requested at the carrier moves the order to cancel_requested), and in
 # no batch at all (an open one has it, or a handed-over one gave it to the driver already: our
 # shipment status moves only when the carrier says so).
-_FILL = text(
-    """
-    WITH added AS (
-        INSERT INTO pickup_batch_parcels (batch_id, shipment_id)
-        SELECT :batch_id, s.id
+_FILL = _adding_parcels(
+    """SELECT :batch_id, s.id
           FROM shipments s JOIN orders o ON o.id = s.order_id
          WHERE s.cooperative_id = :cooperative_id AND s.carrier = :carrier
            AND s.waybill IS NOT NULL AND s.status = 'handed_off'
@@ -95,30 +114,11 @@ _FILL = text(
            AND NOT EXISTS (
                SELECT 1 FROM pickup_batch_parcels m WHERE m.shipment_id = s.id)
          ORDER BY s.id
-           FOR SHARE OF s, o
-        ON CONFLICT DO NOTHING
-        RETURNING shipment_id
-    )
-    INSERT INTO batch_events (batch_id, shipment_id, action, actor_user_id, source, detail)
-    SELECT :batch_id, shipment_id, 'parcel_added', :actor, :source, CAST(:detail AS jsonb)
-      FROM added
-    RETURNING shipment_id
-    """
+           FOR SHARE OF s, o"""
 )
 
-_ADD = text(
-    """
-    WITH added AS (
-        INSERT INTO pickup_batch_parcels (batch_id, shipment_id)
-        SELECT :batch_id, id FROM unnest(CAST(:ids AS bigint[])) AS t(id) ORDER BY id
-        ON CONFLICT DO NOTHING
-        RETURNING shipment_id
-    )
-    INSERT INTO batch_events (batch_id, shipment_id, action, actor_user_id, source, detail)
-    SELECT :batch_id, shipment_id, 'parcel_added', :actor, :source, CAST(:detail AS jsonb)
-      FROM added
-    RETURNING shipment_id
-    """
+_ADD = _adding_parcels(
+    "SELECT :batch_id, id FROM unnest(CAST(:ids AS bigint[])) AS t(id) ORDER BY id"
 )
 
 
