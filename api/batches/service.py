@@ -266,6 +266,17 @@ async def _cooperatives(session: AsyncSession, ids: set[int]) -> dict[int, Coope
     return {c.id: c for c in rows.scalars() if c.id is not None}
 
 
+def _page_params(cursor: str | None, limit: int) -> CursorParams:
+    """A page of at most `limit` (1 to MAX_LIMIT) rows after `cursor`, or 422 naming the field."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise Unprocessable(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
+    try:
+        before = decode_cursor(cursor) if cursor else None
+    except BadCursor:
+        raise Unprocessable("not a cursor from this API", field="cursor") from None
+    return CursorParams(limit=limit, offset=0, before_id=before)
+
+
 async def list_batches(
     session: AsyncSession,
     actor: Actor,
@@ -277,12 +288,7 @@ async def list_batches(
     limit: int = 50,
 ) -> CursorPage[BatchSummary]:
     """Batches in scope, newest first, by pickup day, statuses and cooperative."""
-    if not 1 <= limit <= MAX_LIMIT:
-        raise Unprocessable(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
-    try:
-        before = decode_cursor(cursor) if cursor else None
-    except BadCursor:
-        raise Unprocessable("not a cursor from this API", field="cursor") from None
+    params = _page_params(cursor, limit)
     query = select(PickupBatch).where(visible_batches(actor))
     if day is not None:
         query = query.where(col(PickupBatch.pickup_date) == day)
@@ -290,7 +296,6 @@ async def list_batches(
         query = query.where(col(PickupBatch.status).in_(list(statuses)))
     if cooperative_id is not None:
         query = query.where(col(PickupBatch.cooperative_id) == cooperative_id)
-    params = CursorParams(limit=limit, offset=0, before_id=before)
     rows, total, capped, next_cursor = await keyset_page(
         session, query, col(PickupBatch.id), params
     )
@@ -983,14 +988,8 @@ async def batch_events(
 ) -> CursorPage[BatchEventRead]:
     """The batch's trail, newest first."""
     batch = await _visible(session, actor, batch_id)
-    if not 1 <= limit <= MAX_LIMIT:
-        raise Unprocessable(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
-    try:
-        before = decode_cursor(cursor) if cursor else None
-    except BadCursor:
-        raise Unprocessable("not a cursor from this API", field="cursor") from None
+    params = _page_params(cursor, limit)
     query = select(BatchEvent).where(col(BatchEvent.batch_id) == batch.id)
-    params = CursorParams(limit=limit, offset=0, before_id=before)
     rows, total, capped, next_cursor = await keyset_page(session, query, col(BatchEvent.id), params)
     return CursorPage[BatchEventRead](
         items=[BatchEventRead.model_validate(e, from_attributes=True) for e in rows],
