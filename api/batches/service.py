@@ -43,9 +43,9 @@ from api.batches.schemas import (
 )
 from api.batches.status import ACCEPTS_PARCELS, OPEN, BatchStatus, can_move_batch
 from api.cooperatives.models import Cooperative
-from api.cooperatives.service import visible_cooperatives
+from api.cooperatives.service import get_cooperative, visible_cooperatives
 from api.core.db import utcnow
-from api.core.errors import Conflict, Forbidden, Unprocessable
+from api.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from api.core.paging import BadCursor, CursorPage, CursorParams, decode_cursor, keyset_page
 from api.documents.sheets import (
     BatchSheet,
@@ -399,15 +399,12 @@ async def create_batch(
         raise Unprocessable(f"unknown carrier {carrier!r}", field="carrier")
     if window_end <= window_start:
         raise Unprocessable("window_end must be after window_start", field="window_end")
-    coop = (
-        await session.execute(
-            select(Cooperative).where(
-                col(Cooperative.id) == cooperative_id, visible_cooperatives(actor)
-            )
-        )
-    ).scalar_one_or_none()
-    if coop is None:
-        raise Unprocessable(f"cooperative {cooperative_id} not found", field="cooperative_id")
+    try:
+        await get_cooperative(session, actor, cooperative_id)
+    except NotFound:
+        raise Unprocessable(
+            f"cooperative {cooperative_id} not found", field="cooperative_id"
+        ) from None
     batch = await insert_batch(
         session, cooperative_id, carrier, pickup_date, window_start, window_end, actor
     )
