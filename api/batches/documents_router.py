@@ -7,10 +7,8 @@ in chunks: the event loop never waits on reportlab and the document is held once
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
-from tempfile import SpooledTemporaryFile
-from typing import Any, BinaryIO, cast
+from typing import Any
 
 from anyio import to_thread
 from fastapi import APIRouter, Path
@@ -25,19 +23,16 @@ from api.core.errors import NotFound
 from api.documents.render import (
     DocumentKind,
     TableFormat,
-    filename,
+    chunks,
+    content_disposition,
     media_type,
-    render_pdf,
-    render_table,
+    render_spooled,
 )
-from api.documents.sheets import BatchSheet
 from api.shipments.labels import ask_for_label, stored_label
 from api.shipments.models import Shipment
 
 router = APIRouter(prefix="/pickup-batches", tags=["pickup batches"])
 
-SPOOL_BYTES = 4 * 1024 * 1024
-CHUNK = 64 * 1024
 FORMATS = ("pdf", *TableFormat)
 DocumentName = Path(
     max_length=40,
@@ -65,27 +60,6 @@ def _parse(document: str) -> tuple[DocumentKind, str]:
     return DocumentKind(kind), ext
 
 
-def _draw(kind: DocumentKind, sheet: BatchSheet, ext: str) -> BinaryIO:
-    # closed by _chunks once sent (or here on failure)
-    spool = cast(BinaryIO, SpooledTemporaryFile(max_size=SPOOL_BYTES))  # noqa: SIM115
-    try:
-        if ext == "pdf":
-            render_pdf(kind, sheet, spool)
-        else:
-            render_table(kind, sheet, spool, TableFormat(ext))
-    except BaseException:
-        spool.close()
-        raise
-    spool.seek(0)
-    return spool
-
-
-def _chunks(spool: BinaryIO) -> Iterator[bytes]:
-    with spool:
-        while chunk := spool.read(CHUNK):
-            yield chunk
-
-
 @router.get(
     "/{batch_id}/documents/{document}",
     response_class=StreamingResponse,
@@ -98,13 +72,11 @@ async def batch_document(
     kind, ext = _parse(document)
     sheet = await service.load_sheet(session, actor, batch_id)
     await session.rollback()  # nothing written; no transaction held while drawing
-    spool = await to_thread.run_sync(_draw, kind, sheet, ext)
-    name = filename(kind, sheet, ext)
-    disposition = "inline" if ext == "pdf" else "attachment"
+    spool = await to_thread.run_sync(render_spooled, kind, sheet, ext)
     return StreamingResponse(
-        _chunks(spool),
+        chunks(spool),
         media_type=media_type(ext),
-        headers={"Content-Disposition": f'{disposition}; filename="{name}"'},
+        headers={"Content-Disposition": content_disposition(kind, sheet, ext)},
     )
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import date
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.batches import service
 from api.batches.schemas import (
@@ -25,6 +27,7 @@ from api.core.paging import CursorPage
 from api.documents.sheets import PickLine
 
 router = APIRouter(prefix="/pickup-batches", tags=["pickup batches"])
+Outcome = TypeVar("Outcome")
 
 Limit = Annotated[int, Query(ge=1, le=200)]
 Cursor = Annotated[
@@ -36,11 +39,20 @@ _OTHER_BATCH = {
 }
 
 
-def _other_batch(exc: service.ParcelInOtherBatch) -> JSONResponse:
-    return JSONResponse(
-        {"detail": exc.reason, "batch_id": exc.batch_id, "shipment_id": exc.shipment_id},
-        status_code=status.HTTP_409_CONFLICT,
-    )
+async def _commit_unless_other_batch(
+    session: AsyncSession, step: Awaitable[Outcome]
+) -> Outcome | JSONResponse:
+    """Run a step that may find the parcel in another open batch: its outcome, committed, or a
+    409 naming that batch (nothing committed)."""
+    try:
+        outcome = await step
+    except service.ParcelInOtherBatch as exc:
+        return JSONResponse(
+            {"detail": exc.reason, "batch_id": exc.batch_id, "shipment_id": exc.shipment_id},
+            status_code=status.HTTP_409_CONFLICT,
+        )
+    await session.commit()
+    return outcome
 
 
 @router.post("", response_model=BatchDetail, status_code=status.HTTP_201_CREATED)
@@ -85,12 +97,9 @@ async def add_parcels(
     batch_id: Id, body: ParcelsAdd, session: SessionDep, actor: CurrentActor
 ) -> BatchDetail | JSONResponse:
     """Add booked parcels of the batch's cooperative and carrier (already in it: no change)."""
-    try:
-        batch = await service.add_parcels(session, actor, batch_id, body.shipment_ids)
-    except service.ParcelInOtherBatch as exc:
-        return _other_batch(exc)
-    await session.commit()
-    return batch
+    return await _commit_unless_other_batch(
+        session, service.add_parcels(session, actor, batch_id, body.shipment_ids)
+    )
 
 
 @router.delete("/{batch_id}/parcels/{shipment_id}", response_model=BatchDetail)
@@ -110,12 +119,9 @@ async def scan_parcel(
     """Mark the parcel with this waybill or order reference packed: `packed`, or
     `already_packed` on a repeat. 404 for a code we do not know; 409 naming the batch that has
     the parcel."""
-    try:
-        outcome = await service.scan_parcel(session, actor, batch_id, body.code)
-    except service.ParcelInOtherBatch as exc:
-        return _other_batch(exc)
-    await session.commit()
-    return outcome
+    return await _commit_unless_other_batch(
+        session, service.scan_parcel(session, actor, batch_id, body.code)
+    )
 
 
 @router.post("/{batch_id}/status", response_model=BatchDetail)

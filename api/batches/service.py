@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 from sqlalchemy import func, select, text, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import TextClause
 from sqlmodel import col
 
 from api.accounts.models import Role
@@ -42,9 +43,9 @@ from api.batches.schemas import (
 )
 from api.batches.status import ACCEPTS_PARCELS, OPEN, BatchStatus, can_move_batch
 from api.cooperatives.models import Cooperative
-from api.cooperatives.service import visible_cooperatives
+from api.cooperatives.service import get_cooperative, visible_cooperatives
 from api.core.db import utcnow
-from api.core.errors import Conflict, Forbidden, Unprocessable
+from api.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from api.core.paging import BadCursor, CursorPage, CursorParams, decode_cursor, keyset_page
 from api.documents.sheets import (
     BatchSheet,
@@ -79,15 +80,33 @@ __all__ = [
 CARRIER_NAMES = {"viettel_post": "Viettel Post", "ghn": "GHN"}
 MAX_LIMIT = 200
 
+
+def _adding_parcels(shipments: str) -> TextClause:
+    """Put the shipments the `shipments` SELECT names (ids, in lock order) into :batch_id, one
+    `parcel_added` event each; a shipment an open batch has already is skipped by the index.
+    Returns the shipment ids that landed."""
+    return text(
+        f"""
+    WITH added AS (
+        INSERT INTO pickup_batch_parcels (batch_id, shipment_id)
+        {shipments}
+        ON CONFLICT DO NOTHING
+        RETURNING shipment_id
+    )
+    INSERT INTO batch_events (batch_id, shipment_id, action, actor_user_id, source, detail)
+    SELECT :batch_id, shipment_id, 'parcel_added', :actor, :source, CAST(:detail AS jsonb)
+      FROM added
+    RETURNING shipment_id
+    """  # noqa: S608 - our own constant SQL, values are bound
+    )
+
+
 # Booked and waiting at the collection point: a waybill, not yet picked up, its order still live
 # and handed off (a cancel requested at the carrier moves the order to cancel_requested), and in
 # no batch at all (an open one has it, or a handed-over one gave it to the driver already: our
 # shipment status moves only when the carrier says so).
-_FILL = text(
-    """
-    WITH added AS (
-        INSERT INTO pickup_batch_parcels (batch_id, shipment_id)
-        SELECT :batch_id, s.id
+_FILL = _adding_parcels(
+    """SELECT :batch_id, s.id
           FROM shipments s JOIN orders o ON o.id = s.order_id
          WHERE s.cooperative_id = :cooperative_id AND s.carrier = :carrier
            AND s.waybill IS NOT NULL AND s.status = 'handed_off'
@@ -95,30 +114,11 @@ _FILL = text(
            AND NOT EXISTS (
                SELECT 1 FROM pickup_batch_parcels m WHERE m.shipment_id = s.id)
          ORDER BY s.id
-           FOR SHARE OF s, o
-        ON CONFLICT DO NOTHING
-        RETURNING shipment_id
-    )
-    INSERT INTO batch_events (batch_id, shipment_id, action, actor_user_id, source, detail)
-    SELECT :batch_id, shipment_id, 'parcel_added', :actor, :source, CAST(:detail AS jsonb)
-      FROM added
-    RETURNING shipment_id
-    """
+           FOR SHARE OF s, o"""
 )
 
-_ADD = text(
-    """
-    WITH added AS (
-        INSERT INTO pickup_batch_parcels (batch_id, shipment_id)
-        SELECT :batch_id, id FROM unnest(CAST(:ids AS bigint[])) AS t(id) ORDER BY id
-        ON CONFLICT DO NOTHING
-        RETURNING shipment_id
-    )
-    INSERT INTO batch_events (batch_id, shipment_id, action, actor_user_id, source, detail)
-    SELECT :batch_id, shipment_id, 'parcel_added', :actor, :source, CAST(:detail AS jsonb)
-      FROM added
-    RETURNING shipment_id
-    """
+_ADD = _adding_parcels(
+    "SELECT :batch_id, id FROM unnest(CAST(:ids AS bigint[])) AS t(id) ORDER BY id"
 )
 
 
@@ -266,6 +266,17 @@ async def _cooperatives(session: AsyncSession, ids: set[int]) -> dict[int, Coope
     return {c.id: c for c in rows.scalars() if c.id is not None}
 
 
+def _page_params(cursor: str | None, limit: int) -> CursorParams:
+    """A page of at most `limit` (1 to MAX_LIMIT) rows after `cursor`, or 422 naming the field."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise Unprocessable(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
+    try:
+        before = decode_cursor(cursor) if cursor else None
+    except BadCursor:
+        raise Unprocessable("not a cursor from this API", field="cursor") from None
+    return CursorParams(limit=limit, offset=0, before_id=before)
+
+
 async def list_batches(
     session: AsyncSession,
     actor: Actor,
@@ -277,12 +288,7 @@ async def list_batches(
     limit: int = 50,
 ) -> CursorPage[BatchSummary]:
     """Batches in scope, newest first, by pickup day, statuses and cooperative."""
-    if not 1 <= limit <= MAX_LIMIT:
-        raise Unprocessable(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
-    try:
-        before = decode_cursor(cursor) if cursor else None
-    except BadCursor:
-        raise Unprocessable("not a cursor from this API", field="cursor") from None
+    params = _page_params(cursor, limit)
     query = select(PickupBatch).where(visible_batches(actor))
     if day is not None:
         query = query.where(col(PickupBatch.pickup_date) == day)
@@ -290,7 +296,6 @@ async def list_batches(
         query = query.where(col(PickupBatch.status).in_(list(statuses)))
     if cooperative_id is not None:
         query = query.where(col(PickupBatch.cooperative_id) == cooperative_id)
-    params = CursorParams(limit=limit, offset=0, before_id=before)
     rows, total, capped, next_cursor = await keyset_page(
         session, query, col(PickupBatch.id), params
     )
@@ -394,15 +399,12 @@ async def create_batch(
         raise Unprocessable(f"unknown carrier {carrier!r}", field="carrier")
     if window_end <= window_start:
         raise Unprocessable("window_end must be after window_start", field="window_end")
-    coop = (
-        await session.execute(
-            select(Cooperative).where(
-                col(Cooperative.id) == cooperative_id, visible_cooperatives(actor)
-            )
-        )
-    ).scalar_one_or_none()
-    if coop is None:
-        raise Unprocessable(f"cooperative {cooperative_id} not found", field="cooperative_id")
+    try:
+        await get_cooperative(session, actor, cooperative_id)
+    except NotFound:
+        raise Unprocessable(
+            f"cooperative {cooperative_id} not found", field="cooperative_id"
+        ) from None
     batch = await insert_batch(
         session, cooperative_id, carrier, pickup_date, window_start, window_end, actor
     )
@@ -983,14 +985,8 @@ async def batch_events(
 ) -> CursorPage[BatchEventRead]:
     """The batch's trail, newest first."""
     batch = await _visible(session, actor, batch_id)
-    if not 1 <= limit <= MAX_LIMIT:
-        raise Unprocessable(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
-    try:
-        before = decode_cursor(cursor) if cursor else None
-    except BadCursor:
-        raise Unprocessable("not a cursor from this API", field="cursor") from None
+    params = _page_params(cursor, limit)
     query = select(BatchEvent).where(col(BatchEvent.batch_id) == batch.id)
-    params = CursorParams(limit=limit, offset=0, before_id=before)
     rows, total, capped, next_cursor = await keyset_page(session, query, col(BatchEvent.id), params)
     return CursorPage[BatchEventRead](
         items=[BatchEventRead.model_validate(e, from_attributes=True) for e in rows],

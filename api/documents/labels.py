@@ -16,7 +16,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
 from api.documents import fonts
-from api.documents.layout import draw_text, open_canvas
+from api.documents.layout import draw_per_page, draw_text, open_canvas
 from api.documents.sheets import BatchSheet, Parcel, Party
 from api.documents.tables import Cell
 from api.documents.text import day, kg, kg_number, money, wrap
@@ -159,10 +159,9 @@ def draw_a4(sheet: BatchSheet, out: BinaryIO) -> int:
     cell_w, cell_h = A4[0] / 2, A4[1] / 2
     gutter = 3 * mm
     scale = min((cell_w - 2 * gutter) / THERMAL[0], (cell_h - 2 * gutter) / THERMAL[1])
-    pages = slot = 0
-    for parcel in sheet.parcels:
+
+    def draw_quarter(parcel: Parcel, slot: int) -> None:
         if slot == 0:
-            pages += 1
             _cut_lines(c)
         column, row = slot % 2, slot // 2
         x = column * cell_w + (cell_w - THERMAL[0] * scale) / 2
@@ -172,12 +171,8 @@ def draw_a4(sheet: BatchSheet, out: BinaryIO) -> int:
         c.scale(scale, scale)
         draw_label(c, parcel, sheet)
         c.restoreState()
-        slot = (slot + 1) % 4
-        if slot == 0:
-            c.showPage()
-    if slot or not pages:
-        pages = max(pages, 1)
-        c.showPage()
+
+    pages = draw_per_page(c, sheet.parcels, 4, draw_quarter)
     c.save()
     return pages
 

@@ -7,9 +7,9 @@ compressed content stream until `save()` writes the file.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import BinaryIO, Literal
+from typing import BinaryIO, Literal, TypeVar
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -19,6 +19,7 @@ from api.documents import fonts
 from api.documents.text import fit, nfc
 
 Align = Literal["left", "right", "center"]
+Item = TypeVar("Item")
 MARGIN = 14 * mm
 ROW_SIZE = 9.0
 ROW_HEIGHT = 5.2 * mm
@@ -41,6 +42,25 @@ def open_canvas(out: BinaryIO, title: str, pagesize: tuple[float, float] = A4) -
     canvas.setAuthor("Phiên")
     canvas.setCreator("Phiên")
     return canvas
+
+
+def draw_per_page(
+    canvas: Canvas, items: Iterable[Item], per_page: int, draw: Callable[[Item, int], None]
+) -> int:
+    """Draw `per_page` items to a page: `draw(item, slot)` with slot 0, 1... on each page. A page
+    ends when full or after the last item; no items still make one (blank) page. The number of
+    pages written."""
+    pages = slot = 0
+    for item in items:
+        if slot == 0:
+            pages += 1
+        draw(item, slot)
+        slot = (slot + 1) % per_page
+        if slot == 0:
+            canvas.showPage()
+    if slot or not pages:
+        canvas.showPage()
+    return max(pages, 1)
 
 
 def draw_text(

@@ -10,7 +10,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
 from api.documents import fonts
-from api.documents.layout import MARGIN, Align, draw_text, open_canvas
+from api.documents.layout import MARGIN, Align, draw_per_page, draw_text, open_canvas
 from api.documents.sheets import BatchSheet, Parcel
 from api.documents.tables import Cell
 from api.documents.text import day, kg, kg_number, moment, money, wrap
@@ -39,10 +39,8 @@ def rows(sheet: BatchSheet) -> Iterator[list[Cell]]:
 def draw(sheet: BatchSheet, out: BinaryIO) -> int:
     """Two slips to an A4 page; the number of pages."""
     c = open_canvas(out, f"{TITLE} – lô {sheet.batch_id}")
-    pages = slot = 0
-    for parcel in sheet.parcels:
-        if slot == 0:
-            pages += 1
+
+    def draw_half(parcel: Parcel, slot: int) -> None:
         _slip(c, parcel, sheet, top=A4[1] - slot * HALF)
         if slot == 0:
             c.saveState()
@@ -50,12 +48,8 @@ def draw(sheet: BatchSheet, out: BinaryIO) -> int:
             c.setStrokeGray(0.6)
             c.line(MARGIN / 2, HALF, A4[0] - MARGIN / 2, HALF)
             c.restoreState()
-        slot = 1 - slot
-        if slot == 0:
-            c.showPage()
-    if slot or not pages:
-        pages = max(pages, 1)
-        c.showPage()
+
+    pages = draw_per_page(c, sheet.parcels, 2, draw_half)
     c.save()
     return pages
 

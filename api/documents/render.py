@@ -14,10 +14,11 @@ once per document (the parcels are a one-shot stream from the database).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import BinaryIO
+from tempfile import SpooledTemporaryFile
+from typing import BinaryIO, cast
 
 from api.documents import labels, manifest, packing_slips, pick_list
 from api.documents.sheets import BatchSheet
@@ -41,6 +42,8 @@ class TableFormat(StrEnum):
     XLSX = "xlsx"
 
 
+SPOOL_BYTES = 4 * 1024 * 1024
+CHUNK_BYTES = 64 * 1024
 MEDIA_TYPES = {
     "pdf": "application/pdf",
     "csv": "text/csv; charset=utf-8",
@@ -104,6 +107,42 @@ def render_table(kind: DocumentKind, sheet: BatchSheet, out: BinaryIO, fmt: Tabl
     if TableFormat(fmt) is TableFormat.CSV:
         return write_csv(document.headings, rows, out)
     return write_xlsx(document.title, document.headings, rows, out, document.money_columns)
+
+
+def render(kind: DocumentKind, sheet: BatchSheet, out: BinaryIO, fmt: str) -> None:
+    """Write the document to `out` as `pdf`, `csv` or `xlsx` (ValueError for anything else)."""
+    if fmt == "pdf":
+        render_pdf(kind, sheet, out)
+    else:
+        render_table(kind, sheet, out, TableFormat(fmt))
+
+
+def render_spooled(kind: DocumentKind, sheet: BatchSheet, fmt: str) -> BinaryIO:
+    """The document drawn into a spooled temporary file (in memory up to SPOOL_BYTES, on disk
+    beyond), rewound to its start. CPU work: run it in a worker thread. The caller owns the
+    file (`chunks` closes it once read)."""
+    spool = cast(BinaryIO, SpooledTemporaryFile(max_size=SPOOL_BYTES))  # noqa: SIM115
+    try:
+        render(kind, sheet, spool, fmt)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return spool
+
+
+def chunks(spool: BinaryIO) -> Iterator[bytes]:
+    """The file's bytes in CHUNK_BYTES pieces, for a streamed response; closes it at the end
+    (or when the stream is abandoned)."""
+    with spool:
+        while chunk := spool.read(CHUNK_BYTES):
+            yield chunk
+
+
+def content_disposition(kind: DocumentKind, sheet: BatchSheet, fmt: str) -> str:
+    """PDF shown inline (the browser's viewer prints it); CSV and xlsx downloaded."""
+    disposition = "inline" if fmt == "pdf" else "attachment"
+    return f'{disposition}; filename="{filename(kind, sheet, fmt)}"'
 
 
 def media_type(fmt: str) -> str:
