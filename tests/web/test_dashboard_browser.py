@@ -62,6 +62,9 @@ async def test_dashboard_in_a_real_browser(
     await _arrange(db, world, client)
     OUTPUT.mkdir(parents=True, exist_ok=True)
     page = await browser.new_page(viewport={"width": 360, "height": 800})
+    # A script our CSP blocks, a missing icon: each shows as a console error to the people we serve.
+    console_errors: list[str] = []
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
     transferred = await _sign_in(page, api_base, world.users["program_manager"].token)
     print(f"\nfirst load of /dashboard: {transferred} bytes; screenshots in {OUTPUT}")
     assert transferred < FIRST_LOAD_BUDGET
@@ -80,4 +83,5 @@ async def test_dashboard_in_a_real_browser(
     await page.click('button[data-lang="vi"]')
     await page.wait_for_load_state("networkidle")
     assert await page.text_content("h1") == "Bảng theo dõi chương trình"
+    assert console_errors == []
     await page.close()
