@@ -20,8 +20,9 @@ HEADINGS = (
 )  # fmt: skip
 MONEY_COLUMNS = frozenset({6})
 COLUMNS = (
-    Column("STT", 0.05, "right"),
-    Column("Mã vận đơn", 0.18),
+    # Centred, so the number never runs into the waybill beside it.
+    Column("STT", 0.06, "center"),
+    Column("Mã vận đơn", 0.17),
     Column("Mã đơn", 0.12),
     Column("Người nhận", 0.20),
     Column("Tỉnh/Thành", 0.19),

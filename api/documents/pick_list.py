@@ -35,8 +35,13 @@ STATUSES = {
 
 def subtitle(sheet: BatchSheet) -> str:
     """The line under every document's title: which batch, where, with whom, when."""
+    point = sheet.collection_point
+    # The collection point is usually the cooperative itself: then its place, not its name again.
+    where = (
+        point.name if point.name != sheet.cooperative_name else ", ".join(point.address_lines[-2:])
+    )
     return (
-        f"Lô #{sheet.batch_id} · {sheet.cooperative_name} · {sheet.collection_point.name}\n"
+        f"Lô #{sheet.batch_id} · {sheet.cooperative_name} · {where}\n"
         f"{sheet.carrier_name} · lấy hàng {day(sheet.pickup_date)} {sheet.window} · "
         f"{STATUSES.get(sheet.status, sheet.status)} · in lúc {moment(sheet.printed_at)}"
     )
