@@ -61,9 +61,14 @@ async def lock_by_order(session: AsyncSession, order_id: int) -> tuple[Checkout,
 
 
 async def lock_by_session(
-    session: AsyncSession, stripe_session_id: str, order_id: int | None = None
+    session: AsyncSession,
+    stripe_session_id: str,
+    order_id: int | None = None,
+    reference: str | None = None,
 ) -> tuple[Checkout, Order] | None:
-    """The checkout of a Stripe session (or, before its id was stored, of our order id)."""
+    """The checkout of a Stripe session (or, before its id was stored, of our order id and
+    reference, both from the session's metadata). The caller binds an unbound session
+    (`bind_session`) once it has checked what the session says."""
     found = (
         await session.execute(
             select(col(Checkout.order_id)).where(
@@ -71,6 +76,7 @@ async def lock_by_session(
             )
         )
     ).scalar_one_or_none()
+    by_metadata = found is None
     if found is None and order_id is not None:
         found = order_id
     if found is None:
@@ -78,12 +84,20 @@ async def lock_by_session(
     locked = await _lock(session, found)
     if locked is None:
         return None
-    checkout, _ = locked
+    checkout, order = locked
     if checkout.stripe_session_id not in (None, stripe_session_id):
         return None  # the metadata names an order paid through another session
+    if by_metadata and (reference is None or reference != order.platform_order_id):
+        # An order id alone is no proof: another environment sharing the Stripe account has
+        # orders with the same ids. Our reference is unguessable and unique to this order.
+        return None
+    return locked
+
+
+def bind_session(checkout: Checkout, stripe_session_id: str) -> None:
+    """Store the session's id on a checkout found by its metadata (a no-op once stored)."""
     if checkout.stripe_session_id is None:
         checkout.stripe_session_id = stripe_session_id
-    return locked
 
 
 async def lines_of(session: AsyncSession, order_id: int) -> list[OrderLine]:
