@@ -23,6 +23,7 @@ from api.orders.flags import add_flag
 from api.orders.models import (
     FulfilmentStatus,
     Order,
+    OrderEvent,
     OrderFlag,
     OrderLine,
     OrderStatus,
@@ -138,6 +139,23 @@ async def release_unpaid(
     )  # fmt: skip
     events.record(session, order.id, "stock_released", source, units=released)
     return True
+
+
+# The source of a cooperative's cancel (`api.checkout.cancel`): a payment after it is refunded.
+CANCEL_SOURCE = "cancel"
+
+
+async def _cancelled_by_cooperative(session: AsyncSession, order_id: int) -> bool:
+    found = await session.execute(
+        select(col(OrderEvent.id))
+        .where(
+            col(OrderEvent.order_id) == order_id,
+            col(OrderEvent.kind) == "status_changed",
+            col(OrderEvent.source) == CANCEL_SOURCE,
+        )
+        .limit(1)
+    )
+    return found.scalar_one_or_none() is not None
 
 
 async def _claim_again(
@@ -257,6 +275,13 @@ async def mark_paid(
     if checkout.released_at is None:
         await _confirm(session, order, source)
         return "paid"
+    if await _cancelled_by_cooperative(session, order.id):
+        # The cooperative cancelled it while the buyer was paying: it stays cancelled, refunded.
+        order.payment_status = PaymentStatus.PAID.value
+        request_refund(
+            session, checkout, order, "paid after the cooperative cancelled the order: refunded"
+        )
+        return "paid_after_cancel_refunded"
     # Paid after the reservation was released (the session expired while the buyer paid, or the
     # sweeper got there first): the order is revived only if its stock is still there.
     lines = await lines_of(session, order.id)

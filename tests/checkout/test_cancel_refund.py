@@ -124,3 +124,26 @@ async def test_a_platform_order_is_cancelled_on_its_platform_not_here(
     response = await _cancel(shop, world.users["coop_admin"].headers, order_id)
 
     assert response.status_code == 409
+
+
+async def test_a_payment_arriving_after_the_cooperative_cancelled_is_refunded_not_revived(
+    shop: Shop, db: Database, world: World
+) -> None:
+    sim = StripeSim(shop.stripe)
+    reference, session_id = await opened(shop, db, world)
+    _, order = await checkout_row(db, reference)
+    await sim.hold_events()
+    await sim.pay(session_id)  # the buyer pays; Stripe's event is still on its way
+
+    response = await _cancel(shop, world.users["seller"].headers, order.id)
+    assert response.status_code == 200
+    completed = [e["id"] for e in await sim.events("checkout.session.completed")]
+    await sim.deliver(completed)
+    await work(shop)
+
+    checkout, order = await checkout_row(db, reference)
+    assert order.status == "cancelled"  # the cooperative said no: it stays no
+    assert checkout.refund_status in ("succeeded", "pending")
+    assert await sim.refunds() == 1
+    assert await levels(db, world) == (100, 0)
+    assert await shipments(db, order.id) == []
