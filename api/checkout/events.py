@@ -35,6 +35,13 @@ class SessionMismatch(UnknownSession):
     """The session is for another amount or currency than the order: parked, never applied."""
 
 
+def _order_id(raw: object) -> int | None:
+    """Our order id from the session's metadata: ASCII digits that fit a BIGINT, else None."""
+    if not isinstance(raw, str) or not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+        return None
+    return int(raw)
+
+
 @dataclass(frozen=True)
 class SessionEvent:
     """What a Checkout Session event says, read from its `data.object`."""
@@ -65,7 +72,7 @@ class SessionEvent:
             session_id=str(obj.get("id") or ""),
             payment_status=obj.get("payment_status"),
             payment_intent=intent if isinstance(intent, str) else None,
-            order_id=int(raw_order) if isinstance(raw_order, str) and raw_order.isdigit() else None,
+            order_id=_order_id(raw_order),
             reference=reference if isinstance(reference, str) else None,
             amount_total=amount
             if isinstance(amount, int) and not isinstance(amount, bool)
