@@ -12,7 +12,7 @@ from sqlmodel import col
 
 from api.accounts.models import Role
 from api.accounts.scope import Actor
-from api.checkout.lifecycle import lock_by_order, release_unpaid, request_refund
+from api.checkout.lifecycle import CANCEL_SOURCE, lock_by_order, release_unpaid, request_refund
 from api.checkout.models import CheckoutStatus
 from api.core.db import PhienSession
 from api.core.errors import Conflict, Forbidden, NotFound
@@ -24,7 +24,7 @@ from api.orders.updates import cancel_goods
 from api.shipments.models import Shipment
 from api.shipments.outbox import BEFORE_PICKUP
 
-SOURCE = "cancel"
+SOURCE = CANCEL_SOURCE
 
 
 async def _visible(session: AsyncSession, actor: Actor, order_id: int) -> None:

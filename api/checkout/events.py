@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.checkout.lifecycle import lock_by_session, mark_paid, release_unpaid
+from api.checkout.lifecycle import bind_session, lock_by_session, mark_paid, release_unpaid
 from api.checkout.models import CheckoutStatus
 from api.orders import events
 
@@ -24,10 +24,22 @@ EXPIRED = "checkout.session.expired"
 HANDLED_TYPES = frozenset({COMPLETED, ASYNC_SUCCEEDED, ASYNC_FAILED, EXPIRED})
 PAID = frozenset({"paid", "no_payment_required"})
 SOURCE = "webhook:stripe"
+CURRENCY = "vnd"
 
 
 class UnknownSession(Exception):
     """No direct order of ours has this Checkout Session: the row is parked with this reason."""
+
+
+class SessionMismatch(UnknownSession):
+    """The session is for another amount or currency than the order: parked, never applied."""
+
+
+def _order_id(raw: object) -> int | None:
+    """Our order id from the session's metadata: ASCII digits that fit a BIGINT, else None."""
+    if not isinstance(raw, str) or not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+        return None
+    return int(raw)
 
 
 @dataclass(frozen=True)
@@ -39,6 +51,9 @@ class SessionEvent:
     payment_status: str | None
     payment_intent: str | None
     order_id: int | None
+    reference: str | None = None
+    amount_total: int | None = None
+    currency: str | None = None
 
     @classmethod
     def of(cls, event_type: str, obj: dict[str, Any]) -> SessionEvent:
@@ -48,12 +63,21 @@ class SessionEvent:
         intent = obj.get("payment_intent")
         if isinstance(intent, dict):  # expanded
             intent = intent.get("id")
+        reference = metadata.get("order_reference") if isinstance(metadata, dict) else None
+        if not isinstance(reference, str):
+            reference = obj.get("client_reference_id")
+        amount, currency = obj.get("amount_total"), obj.get("currency")
         return cls(
             type=event_type,
             session_id=str(obj.get("id") or ""),
             payment_status=obj.get("payment_status"),
             payment_intent=intent if isinstance(intent, str) else None,
-            order_id=int(raw_order) if isinstance(raw_order, str) and raw_order.isdigit() else None,
+            order_id=_order_id(raw_order),
+            reference=reference if isinstance(reference, str) else None,
+            amount_total=amount
+            if isinstance(amount, int) and not isinstance(amount, bool)
+            else None,
+            currency=currency.lower() if isinstance(currency, str) else None,
         )
 
 
@@ -61,11 +85,25 @@ async def apply_session_event(session: AsyncSession, event: SessionEvent) -> str
     """Apply one Checkout Session event; the outcome the inbox row records."""
     if event.type not in HANDLED_TYPES:
         return "ignored"
-    found = await lock_by_session(session, event.session_id, event.order_id)
+    found = await lock_by_session(session, event.session_id, event.order_id, event.reference)
     if found is None:
         raise UnknownSession(f"no direct order for checkout session {event.session_id[:80]}")
     checkout, order = found
     assert order.id is not None
+    if event.type in (COMPLETED, ASYNC_SUCCEEDED) and (
+        event.amount_total != checkout.amount_vnd or event.currency != CURRENCY
+    ):
+        # Never a confirmation for money we did not ask for: a person looks at the parked row.
+        events.record(
+            session, order.id, "payment_mismatch", SOURCE, session_id=event.session_id[:80],
+            amount_total=event.amount_total, currency=event.currency,
+        )  # fmt: skip
+        raise SessionMismatch(
+            f"checkout session {event.session_id[:80]} is for {event.amount_total}"
+            f" {(event.currency or '?')[:8]}, order {order.id} for {checkout.amount_vnd} vnd:"
+            " amount or currency differs"
+        )
+    bind_session(checkout, event.session_id)
     if event.type == EXPIRED:
         if checkout.paid_at is not None:
             events.record(session, order.id, "stale_event_ignored", SOURCE, type=event.type)

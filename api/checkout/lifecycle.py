@@ -23,6 +23,7 @@ from api.orders.flags import add_flag
 from api.orders.models import (
     FulfilmentStatus,
     Order,
+    OrderEvent,
     OrderFlag,
     OrderLine,
     OrderStatus,
@@ -61,9 +62,14 @@ async def lock_by_order(session: AsyncSession, order_id: int) -> tuple[Checkout,
 
 
 async def lock_by_session(
-    session: AsyncSession, stripe_session_id: str, order_id: int | None = None
+    session: AsyncSession,
+    stripe_session_id: str,
+    order_id: int | None = None,
+    reference: str | None = None,
 ) -> tuple[Checkout, Order] | None:
-    """The checkout of a Stripe session (or, before its id was stored, of our order id)."""
+    """The checkout of a Stripe session (or, before its id was stored, of our order id and
+    reference, both from the session's metadata). The caller binds an unbound session
+    (`bind_session`) once it has checked what the session says."""
     found = (
         await session.execute(
             select(col(Checkout.order_id)).where(
@@ -71,6 +77,7 @@ async def lock_by_session(
             )
         )
     ).scalar_one_or_none()
+    by_metadata = found is None
     if found is None and order_id is not None:
         found = order_id
     if found is None:
@@ -78,12 +85,20 @@ async def lock_by_session(
     locked = await _lock(session, found)
     if locked is None:
         return None
-    checkout, _ = locked
+    checkout, order = locked
     if checkout.stripe_session_id not in (None, stripe_session_id):
         return None  # the metadata names an order paid through another session
+    if by_metadata and (reference is None or reference != order.platform_order_id):
+        # An order id alone is no proof: another environment sharing the Stripe account has
+        # orders with the same ids. Our reference is unguessable and unique to this order.
+        return None
+    return locked
+
+
+def bind_session(checkout: Checkout, stripe_session_id: str) -> None:
+    """Store the session's id on a checkout found by its metadata (a no-op once stored)."""
     if checkout.stripe_session_id is None:
         checkout.stripe_session_id = stripe_session_id
-    return locked
 
 
 async def lines_of(session: AsyncSession, order_id: int) -> list[OrderLine]:
@@ -124,6 +139,23 @@ async def release_unpaid(
     )  # fmt: skip
     events.record(session, order.id, "stock_released", source, units=released)
     return True
+
+
+# The source of a cooperative's cancel (`api.checkout.cancel`): a payment after it is refunded.
+CANCEL_SOURCE = "cancel"
+
+
+async def _cancelled_by_cooperative(session: AsyncSession, order_id: int) -> bool:
+    found = await session.execute(
+        select(col(OrderEvent.id))
+        .where(
+            col(OrderEvent.order_id) == order_id,
+            col(OrderEvent.kind) == "status_changed",
+            col(OrderEvent.source) == CANCEL_SOURCE,
+        )
+        .limit(1)
+    )
+    return found.scalar_one_or_none() is not None
 
 
 async def _claim_again(
@@ -243,6 +275,13 @@ async def mark_paid(
     if checkout.released_at is None:
         await _confirm(session, order, source)
         return "paid"
+    if await _cancelled_by_cooperative(session, order.id):
+        # The cooperative cancelled it while the buyer was paying: it stays cancelled, refunded.
+        order.payment_status = PaymentStatus.PAID.value
+        request_refund(
+            session, checkout, order, "paid after the cooperative cancelled the order: refunded"
+        )
+        return "paid_after_cancel_refunded"
     # Paid after the reservation was released (the session expired while the buyer paid, or the
     # sweeper got there first): the order is revived only if its stock is still there.
     lines = await lines_of(session, order.id)

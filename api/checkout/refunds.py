@@ -102,7 +102,12 @@ async def apply_refund_event(session: AsyncSession, obj: dict[str, Any]) -> str:
         await session.execute(
             select(col(Checkout.order_id)).where(
                 (col(Checkout.refund_id) == refund_id)
-                | ((col(Checkout.payment_intent) == intent) & col(Checkout.refund_id).is_(None))
+                # Ours before the job stored its answer: only while our refund is asked for.
+                | (
+                    (col(Checkout.payment_intent) == intent)
+                    & col(Checkout.refund_id).is_(None)
+                    & (col(Checkout.refund_status) == RefundStatus.REQUESTED.value)
+                )
             )
         )
     ).scalar_one_or_none()

@@ -8,9 +8,11 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 
 from api.cod.schemas import ReportItem, ReportSummary
 from api.cod.values import LOCAL
+from api.documents.tables import csv_text
 
 ITEM_COLUMNS = tuple(ReportItem.model_fields)
 SUMMARY_COLUMNS = tuple(ReportSummary.model_fields)
@@ -34,17 +36,22 @@ def table(
     return [columns] + [[_local(getattr(i, c)) for c in ITEM_COLUMNS] for i in items]
 
 
+def _csv_cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    # Waybills, order ids and reasons come from carriers' files and platforms: one that starts
+    # like a formula (=, +, -, @) gets a leading apostrophe, so a spreadsheet shows it as text.
+    return csv_text(value) if isinstance(value, str) else value
+
+
 def to_csv(rows: Sequence[Sequence[object]]) -> bytes:
     """UTF-8 CSV with a byte-order mark (spreadsheet programs then read Vietnamese right)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     for row in rows:
-        writer.writerow(
-            [
-                "" if v is None else v.isoformat(sep=" ") if isinstance(v, datetime) else v
-                for v in row
-            ]
-        )
+        writer.writerow([_csv_cell(v) for v in row])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
@@ -54,7 +61,15 @@ def to_xlsx(rows: Sequence[Sequence[object]]) -> bytes:
     sheet = book.create_sheet("cod")
     sheet.freeze_panes = "A2"
     for row in rows:
-        sheet.append(list(row))
+        cells: list[object] = []
+        for value in row:
+            if isinstance(value, str):
+                cell = WriteOnlyCell(sheet, value=value)
+                cell.data_type = "s"  # text as written: openpyxl makes "=…" a live formula
+                cells.append(cell)
+            else:
+                cells.append(value)
+        sheet.append(cells)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

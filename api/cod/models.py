@@ -42,7 +42,7 @@ _CARRIERS = ", ".join(f"'{c}'" for c in CARRIERS)
 
 
 class CodStatement(SQLModel, table=True):
-    """One imported file; the same bytes (sha256) are one statement, however often sent."""
+    """One imported statement; the same content (sha256 of what it says) is one statement."""
 
     __tablename__ = "cod_statements"
     __table_args__ = (

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
+from dataclasses import replace
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,8 +19,8 @@ from sqlmodel import col
 from api.accounts.models import Role
 from api.accounts.scope import Actor
 from api.cod.models import CodStatement, CodStatementLine
-from api.cod.parsing import Progress, StatementError, parse_statement
-from api.cod.reconcile import Step, Upload, find_statement, import_statement
+from api.cod.parsing import ParsedStatement, Progress, StatementError, parse_statement
+from api.cod.reconcile import Step, Upload, import_statement
 from api.cod.report import report_items, report_summary
 from api.cod.schemas import CodReport, LineRead, StatementRead
 from api.cooperatives.models import Cooperative
@@ -35,8 +37,24 @@ def require_admin(actor: Actor) -> None:
 
 
 def sha256_of(content: bytes) -> str:
-    """The statement's identity: the same bytes are the same statement."""
+    """The sha256 of a file's bytes."""
     return hashlib.sha256(content).hexdigest()
+
+
+def statement_digest(parsed: ParsedStatement) -> str:
+    """The statement's identity: the sha256 of its reference, date and lines as read (in order,
+    without row numbers or the file's format), so CSV or xlsx, re-saved or downloaded again,
+    the same payout is the same statement."""
+    canonical = {
+        "ref": parsed.statement_ref,
+        "date": None if parsed.statement_date is None else parsed.statement_date.isoformat(),
+        "lines": [
+            [line.waybill, line.collected, line.fee, line.paid,
+             None if line.paid_at is None else line.paid_at.isoformat(), line.problem]
+            for line in parsed.lines
+        ],
+    }  # fmt: skip
+    return sha256_of(json.dumps(canonical, ensure_ascii=False).encode("utf-8"))
 
 
 async def import_file(
@@ -47,16 +65,19 @@ async def import_file(
     on_read: Progress | None = None,
     step: Step | None = None,
 ) -> tuple[CodStatement, bool]:
-    """Parse (in a thread: a 20 MB workbook is seconds of CPU) and reconcile; 422 if unreadable."""
-    existing = await find_statement(session, upload.sha256)
-    if existing is None:
-        try:
-            parsed = await asyncio.to_thread(parse_statement, content, upload.carrier, on_read)
-        except StatementError as exc:
-            raise Unprocessable(str(exc), "file") from None
-        existing, created = await import_statement(session, upload, parsed, step)
-        if created:
-            return existing, True
+    """Parse (in a thread: a 20 MB workbook is seconds of CPU) and reconcile; 422 if unreadable.
+
+    The statement's identity is what it says, not its bytes: the same payout downloaded again
+    from the carrier's portal (a workbook's bytes change with every export), or opened and saved,
+    answers the first import and changes nothing."""
+    try:
+        parsed = await asyncio.to_thread(parse_statement, content, upload.carrier, on_read)
+    except StatementError as exc:
+        raise Unprocessable(str(exc), "file") from None
+    upload = replace(upload, sha256=statement_digest(parsed))
+    existing, created = await import_statement(session, upload, parsed, step)
+    if created:
+        return existing, True
     if existing.carrier != upload.carrier:
         raise Conflict(
             f"this file was imported as statement {existing.id} of {existing.carrier}, "

@@ -68,7 +68,7 @@ class BuyForm:
 
     def lines(self) -> list[tuple[int, int]]:
         """(variant id, quantity) of every product the buyer wants."""
-        return [(v, int(q)) for v, q in self.quantities.items() if q.isdigit() and int(q) > 0]
+        return [(v, int(q)) for v, q in self.quantities.items() if _whole(q) and int(q) > 0]
 
     def field_of(self, checkout_field: str | None) -> str:
         """The form field a checkout refusal names ("lines.0.quantity" -> "qty-<variant>")."""
@@ -91,9 +91,15 @@ class BuyForm:
             self.errors.setdefault(name, messages[name])
 
 
+def _whole(raw: str) -> bool:
+    """ASCII digits only: str.isdigit() also says yes to "²" and "٢", which int() refuses or
+    reads as another number."""
+    return raw.isascii() and raw.isdigit()
+
+
 def _code(raw: str) -> int | None:
     raw = raw.strip()
-    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+    return int(raw) if _whole(raw) and len(raw) < 10 else None
 
 
 def _text(data: Mapping[str, Any], name: str) -> str:
@@ -110,7 +116,7 @@ def read_form(data: Mapping[str, Any], variant_ids: Iterable[int], gettext: Gett
         raw = data.get(f"{QTY_PREFIX}{variant_id}", "0")
         typed = raw.strip() if isinstance(raw, str) and raw.strip() else "0"
         form.quantities[variant_id] = typed[:4]
-        if not typed.isdigit() or int(typed) > MAX_QUANTITY:
+        if not _whole(typed) or len(typed) > 4 or int(typed) > MAX_QUANTITY:
             form.errors[f"{QTY_PREFIX}{variant_id}"] = messages["quantity"]
     form.province_code = _code(str(data.get("province", "")))
     form.ward_code = _code(str(data.get("ward", "")))

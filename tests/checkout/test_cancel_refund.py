@@ -8,6 +8,7 @@ import httpx
 
 from api.accounts.models import Role
 from api.core.db import Database
+from integrations.payments.stripe_client import StripePayments
 from tests.checkout.conftest import Shop
 from tests.checkout.rig import (
     StripeSim,
@@ -124,3 +125,57 @@ async def test_a_platform_order_is_cancelled_on_its_platform_not_here(
     response = await _cancel(shop, world.users["coop_admin"].headers, order_id)
 
     assert response.status_code == 409
+
+
+async def test_a_payment_arriving_after_the_cooperative_cancelled_is_refunded_not_revived(
+    shop: Shop, db: Database, world: World
+) -> None:
+    sim = StripeSim(shop.stripe)
+    reference, session_id = await opened(shop, db, world)
+    _, order = await checkout_row(db, reference)
+    await sim.hold_events()
+    await sim.pay(session_id)  # the buyer pays; Stripe's event is still on its way
+
+    response = await _cancel(shop, world.users["seller"].headers, order.id)
+    assert response.status_code == 200
+    completed = [e["id"] for e in await sim.events("checkout.session.completed")]
+    await sim.deliver(completed)
+    await work(shop)
+
+    checkout, order = await checkout_row(db, reference)
+    assert order.status == "cancelled"  # the cooperative said no: it stays no
+    assert checkout.refund_status in ("succeeded", "pending")
+    assert await sim.refunds() == 1
+    assert await levels(db, world) == (100, 0)
+    assert await shipments(db, order.id) == []
+
+
+async def test_a_refund_made_in_stripes_dashboard_is_not_booked_as_ours(
+    shop: Shop, db: Database, world: World
+) -> None:
+    sim = StripeSim(shop.stripe)
+    reference, session_id = await opened(shop, db, world)
+    await sim.pay(session_id)
+    await work(shop)
+    checkout, order = await checkout_row(db, reference)
+    assert checkout.payment_intent is not None
+    payments = StripePayments(api_key=shop.settings.stripe_api_key.get_secret_value(),
+                              api_base=shop.stripe)  # fmt: skip
+    try:  # someone refunds 10,000 đ of it by hand (a goodwill gesture)
+        await payments.create_refund(
+            payment_intent=checkout.payment_intent, amount_vnd=10_000,
+            reason="requested_by_customer", idempotency_key="by-hand-1",
+        )  # fmt: skip
+    finally:
+        await payments.aclose()
+    await sim.drain()
+    await work(shop)
+
+    checkout, order = await checkout_row(db, reference)
+    assert (order.status, order.payment_status) == ("confirmed", "paid")
+    assert (checkout.refund_status, checkout.refund_id) == ("none", None)
+    # Cancelled later, the order is still refunded (what is left of it), once.
+    response = await _cancel(shop, world.users["coop_admin"].headers, order.id)
+    assert response.status_code == 200
+    await work(shop)
+    assert (await kinds(db, order.id)).count("refund_requested") == 1

@@ -211,3 +211,23 @@ async def test_the_checkout_rate_limit_applies_to_the_page(
     assert refused.status_code == 429
     assert "Quá nhiều lần thử từ kết nối này" in refused.text
     assert 'value="Lò Thị Mai"' in refused.text
+
+
+async def test_digits_that_are_not_ascii_or_endless_are_a_field_error_not_a_500(
+    api_base: str, world: World
+) -> None:
+    variant = f"qty-{_variant(world)}"
+    tries = [
+        {variant: "²"},  # str.isdigit() says yes, int() says no
+        {variant: "9" * 5000},  # past Python's integer-string limit
+        {variant: "٢"},  # an Arabic-Indic two
+        {"province": "¹²"},
+        {"ward": "³"},
+    ]
+    async with httpx.AsyncClient(base_url=api_base, timeout=10) as buyer:
+        for change in tries:
+            token = _csrf((await buyer.get(f"/buy/{world.coop_a}")).text)
+            answer = await buyer.post(
+                f"/buy/{world.coop_a}", data=_form(token, _variant(world), **change)
+            )
+            assert answer.status_code == 422, (change, answer.status_code)
