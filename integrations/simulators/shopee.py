@@ -145,20 +145,27 @@ def signed_push(partner_key: str, url: str, body: bytes, label: str) -> Push:
     return Push(url=url, body=body, headers=headers, label=label)
 
 
+def _shop_tokens(cfg: ShopeeSimConfig) -> ShopTokens:
+    # The configured tokens act for every shop; tokens from a seller's consent, for theirs.
+    return ShopTokens(
+        {cfg.access_token: None},
+        {cfg.refresh_token: None},
+        signer=TokenSigner(cfg.partner_key),
+        shop_ids=tuple(cfg.shop_ids),
+    )
+
+
+def accepts_refresh_token(config: ShopeeSimConfig, token: str) -> bool:
+    """Whether a simulator started now with this config takes this refresh token."""
+    return _shop_tokens(config).live("refresh", token)
+
+
 def create_app(config: ShopeeSimConfig | None = None) -> FastAPI:
     """A FastAPI app that plays the Shopee Open Platform v2."""
     cfg = replace(config) if config is not None else ShopeeSimConfig()
     # The configured tokens act for every shop; tokens from a seller's consent, for theirs.
     lost_base = None if cfg.id_base is None else 176600 + cfg.id_base
-    state = _State(
-        ShopTokens(
-            {cfg.access_token: None},
-            {cfg.refresh_token: None},
-            signer=TokenSigner(cfg.partner_key),
-            shop_ids=tuple(cfg.shop_ids),
-        ),
-        IdSequence(lost_base),
-    )
+    state = _State(_shop_tokens(cfg), IdSequence(lost_base))
     names = {shop: cfg.shop_names.get(shop, f"Shopee shop {shop}") for shop in cfg.shop_ids}
     partner = AuthPartner(cfg.partner_id, cfg.partner_key, names, cfg.timestamp_tolerance_s)
     policy = PushPolicy(cfg.push_retry, cfg.push_backoff_s, cfg.push_timeout_s, cfg.push_time_scale)

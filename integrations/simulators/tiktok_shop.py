@@ -144,6 +144,17 @@ class _TikTokPlatform:
         return envelope(status_code, 36009004, "Internal error, please retry later", None)
 
 
+def _grants(cfg: TikTokShopSimConfig) -> Grants:
+    grants = Grants(signer=TokenSigner(cfg.app_secret, "TTP_"), shops=frozenset(cfg.shops))
+    grants.access[cfg.access_token] = grants.refresh[cfg.refresh_token] = frozenset(cfg.shops)
+    return grants
+
+
+def accepts_refresh_token(config: TikTokShopSimConfig, token: str) -> bool:
+    """Whether a simulator started now with this config takes this refresh token."""
+    return _grants(config).live("refresh", token)
+
+
 def create_app(config: TikTokShopSimConfig | None = None) -> FastAPI:
     """A FastAPI app that plays TikTok Shop (API host and auth host in one)."""
     cfg = replace(config) if config is not None else TikTokShopSimConfig()
@@ -153,8 +164,7 @@ def create_app(config: TikTokShopSimConfig | None = None) -> FastAPI:
     faults = Faults(latency_s=cfg.latency_ms / 1000, failure_rate=cfg.failure_rate)
     core = SimCore(platform, pusher, faults, cfg.webhook_url, cfg.seed)
     # The configured tokens act for every shop; tokens from a seller's consent, for theirs.
-    grants = Grants(signer=TokenSigner(cfg.app_secret, "TTP_"), shops=frozenset(cfg.shops))
-    grants.access[cfg.access_token] = grants.refresh[cfg.refresh_token] = frozenset(cfg.shops)
+    grants = _grants(cfg)
     names = {shop: cfg.shop_names.get(shop, f"TikTok Shop {shop[-4:]}") for shop in cfg.shops}
     auth = AuthApp(cfg.app_key, cfg.app_secret, names, cfg.redirect_url)
 

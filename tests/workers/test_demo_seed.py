@@ -7,6 +7,7 @@ stores tokens that the next run's simulator (or a second instance's, beside it) 
 from __future__ import annotations
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
@@ -78,9 +79,13 @@ async def test_the_demo_shop_works_after_a_refresh_and_a_restart(db: Database) -
             await api.get_order_detail(DEFAULT_SHOP_ID, newer.access_token, [order_sn])
 
 
-async def test_seed_demo_revives_a_demo_shop_that_needs_reauthorising(db: Database) -> None:
+@pytest.mark.parametrize("status", ["reauth_required", "active"])
+async def test_seed_demo_revives_a_demo_shop_whose_tokens_no_simulator_takes(
+    db: Database, status: str
+) -> None:
+    # Random tokens of a simulator from before the signed ones: refused, or about to be.
     await _seed(db)
-    await _store(db, "lost-access", "lost-refresh", status="reauth_required")
+    await _store(db, "lost-access", "0123456789abcdef0123456789abcdef", status=status)
     await _seed(db)
     revived = await _demo_shopee(db)
     config = ShopeeSimConfig()
