@@ -12,10 +12,16 @@ import orjson
 
 from integrations.platforms.shopee.client import ShopeeClient
 from integrations.platforms.tiktok_shop.client import TikTokShopClient
+from integrations.simulators._carrier_common import CarrierSimConfig, SimState
 from integrations.simulators.serve import serve_in_background
 from integrations.simulators.shopee import DEFAULT_SHOP_ID as SHOPEE_SHOP
 from integrations.simulators.shopee import create_app as create_shopee_app
-from integrations.simulators.tiktok_shop import DEFAULT_SHOP_CIPHER, DEFAULT_SHOP_ID
+from integrations.simulators.tiktok_shop import (
+    DEFAULT_SHOP_CIPHER,
+    DEFAULT_SHOP_ID,
+    TikTokShopSimConfig,
+    _TikTokPlatform,
+)
 from integrations.simulators.tiktok_shop import create_app as create_tiktok_app
 
 from .conftest import SHOPEE, TIKTOK, SimRig
@@ -110,3 +116,12 @@ async def test_a_restarted_tiktok_simulator_accepts_the_tokens_it_issued_before(
         assert found.order_id == order["order_id"]
         newer = await again.refresh_token(restarted, pair.refresh_token)
         assert newer.access_token != pair.access_token
+
+
+def test_an_explicit_id_base_keeps_the_fixed_numbering() -> None:
+    platform = _TikTokPlatform(TikTokShopSimConfig(id_base=0))
+    assert platform.new_order_id(1) == str(576653688135258178 + 7919)
+    state = SimState(CarrierSimConfig(id_base=0))
+    assert (state.next_number(), state.next_number()) == (1, 2)
+    state.reset()
+    assert state.next_number() == 1
