@@ -22,6 +22,8 @@ import orjson
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request, Response
 
+from integrations.simulators._ids import IdSequence
+
 _SECRET_FIELDS = frozenset({"password", "token", "webhook_secret"})
 
 
@@ -40,6 +42,9 @@ class CarrierSimConfig:
     timeout_rate: float = 0.0  # share of bookings stored, then answered after timeout_sleep_s
     timeout_sleep_s: float = 30.0
     seed: int = 0
+    # None: waybills unique to this start (`_ids`), kept across /_sim/reset; a number: the fixed
+    # numbering from that base, restarted by a reset.
+    id_base: int | None = None
     token_ttl_s: float = 24 * 3600.0  # lifetime of a Viettel Post login token
     auto_progress_s: float | None = None  # move every live parcel one step each period
     webhook_max_retries: int | None = None  # None → the carrier's documented count
@@ -99,6 +104,7 @@ class SimState:
         self.config = config
         # Epoch seconds for token and print-code lifetimes; a test shares one with our client.
         self.clock = clock
+        self.numbers = IdSequence(config.id_base)
         self.reset()
 
     def reset(self) -> None:
@@ -112,12 +118,12 @@ class SimState:
         self.calls: Counter[str] = Counter()
         self.tokens: dict[str, float] = {}
         self.print_codes: dict[str, tuple[list[str], float]] = {}
-        self.sequence = 0
+        if self.config.id_base is not None:
+            self.numbers = IdSequence(self.config.id_base)
 
     def next_number(self) -> int:
-        """A fresh sequence number for waybills and codes."""
-        self.sequence += 1
-        return self.sequence
+        """A fresh number for waybills and codes (see `_ids`: unseeded, never one seen before)."""
+        return self.numbers.next()
 
     def add(self, parcel: SimParcel) -> None:
         """Store a new parcel under its waybill and our reference."""

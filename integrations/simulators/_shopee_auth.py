@@ -23,6 +23,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from integrations.simulators._shopee_wire import error, hmac_hex, json_body
+from integrations.simulators._tokens import TokenSigner
 
 AUTH_PARTNER_PATH = "/api/v2/shop/auth_partner"
 CODE_EXCHANGE_PATH = "/api/v2/auth/token/get"
@@ -40,14 +41,40 @@ class ShopTokens:
     access: dict[str, int | None] = field(default_factory=dict)
     refresh: dict[str, int | None] = field(default_factory=dict)
     codes: dict[str, tuple[int, float]] = field(default_factory=dict)
+    # Signs issued tokens so another simulator process with the same key accepts them (`_tokens`);
+    # None: random tokens only this process knows.
+    signer: TokenSigner | None = None
+    shop_ids: tuple[int, ...] = ()
+    spent: set[str] = field(default_factory=set)
 
     def covers(self, access_token: str, shop_id: int) -> bool:
         """Whether this access token may act for this shop."""
-        return access_token in self.access and self.access[access_token] in (None, shop_id)
+        return self.live("access", access_token) and self.access[access_token] in (None, shop_id)
+
+    def live(self, kind: str, token: str) -> bool:
+        """Whether this token is live here, learning one that another process signed."""
+        table = self.access if kind == "access" else self.refresh
+        if token in table:
+            return True
+        if self.signer is None or token in self.spent:
+            return False
+        scope = self.signer.scope_of(kind, token, (str(s) for s in self.shop_ids))
+        if scope is not None:
+            table[token] = int(scope)
+        return scope is not None
+
+    def spend(self, refresh_token: str) -> None:
+        """Retire a used refresh token (single use, as Shopee's)."""
+        del self.refresh[refresh_token]
+        self.spent.add(refresh_token)
 
     def issue(self, shop_id: int) -> tuple[str, str]:
         """A new access and refresh token of this shop."""
-        access, refresh = secrets.token_hex(16), secrets.token_hex(16)
+        if self.signer is None:
+            access, refresh = secrets.token_hex(16), secrets.token_hex(16)
+        else:
+            access = self.signer.make("access", str(shop_id))
+            refresh = self.signer.make("refresh", str(shop_id))
         self.access[access] = self.refresh[refresh] = shop_id
         return access, refresh
 

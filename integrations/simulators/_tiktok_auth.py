@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel
 
 from integrations.simulators._tiktok_wire import envelope
+from integrations.simulators._tokens import TokenSigner
 
 AUTHORIZE_PATH = "/oauth/authorize"
 CODE_EXCHANGE_PATH = "/api/v2/token/get"
@@ -40,17 +41,52 @@ class Grants:
     access: dict[str, frozenset[str]] = field(default_factory=dict)
     refresh: dict[str, frozenset[str]] = field(default_factory=dict)
     codes: dict[str, tuple[frozenset[str], float]] = field(default_factory=dict)
+    # Signs issued tokens so another simulator process with the same key accepts them (`_tokens`);
+    # None: random tokens only this process knows. A grant covers one shop or all `shops`.
+    signer: TokenSigner | None = None
+    shops: frozenset[str] = frozenset()
+    spent: set[str] = field(default_factory=set)
 
     def covers(self, access_token: str | None, shop_id: str) -> bool:
         """Whether this access token may act for this shop."""
-        return shop_id in self.access.get(access_token or "", frozenset())
+        return (
+            self.live("access", access_token or "") and shop_id in self.access[access_token or ""]
+        )
+
+    def live(self, kind: str, token: str) -> bool:
+        """Whether this token is live here, learning one that another process signed."""
+        table = self.access if kind == "access" else self.refresh
+        if token in table:
+            return True
+        if self.signer is None or token in self.spent:
+            return False
+        scopes = [*self.shops, _scope(self.shops)]
+        scope = self.signer.scope_of(kind, token, scopes)
+        if scope is not None:
+            table[token] = frozenset(scope.split(","))
+        return scope is not None
+
+    def spend(self, refresh_token: str) -> frozenset[str] | None:
+        """The shops of a live refresh token, which dies now (single use); None if not live."""
+        if not self.live("refresh", refresh_token):
+            return None
+        self.spent.add(refresh_token)
+        return self.refresh.pop(refresh_token)
 
     def issue(self, shops: frozenset[str]) -> tuple[str, str]:
         """A new access and refresh token for these shops."""
-        access, refresh = f"TTP_{secrets.token_hex(16)}", f"TTP_{secrets.token_hex(16)}"
+        if self.signer is None:
+            access, refresh = f"TTP_{secrets.token_hex(16)}", f"TTP_{secrets.token_hex(16)}"
+        else:
+            access = self.signer.make("access", _scope(shops))
+            refresh = self.signer.make("refresh", _scope(shops))
         self.access[access] = shops
         self.refresh[refresh] = shops
         return access, refresh
+
+
+def _scope(shops: frozenset[str]) -> str:
+    return ",".join(sorted(shops))
 
 
 @dataclass
@@ -124,7 +160,7 @@ def build_auth_router(app: AuthApp, grants: Grants, inject: Inject) -> APIRouter
         query = request.query_params
         if query.get("app_key") != app.app_key or query.get("app_secret") != app.app_secret:
             return envelope(401, *BAD_APP, None)
-        shops = grants.refresh.pop(query.get("refresh_token", ""), None)
+        shops = grants.spend(query.get("refresh_token", ""))
         if query.get("grant_type") != "refresh_token" or shops is None:
             return envelope(401, *BAD_REFRESH, None)
         return _token_answer(grants, shops)

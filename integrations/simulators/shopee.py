@@ -20,10 +20,12 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request, Response
 
+from integrations.simulators._ids import IdSequence
 from integrations.simulators._shopee_auth import AuthPartner, ShopTokens, build_auth_router
 from integrations.simulators._shopee_wire import error, hmac_hex, json_body, ok, render_order
 from integrations.simulators._sim_core import Faults, SimCore, build_control_router
 from integrations.simulators._sim_models import SimOrder
+from integrations.simulators._tokens import TokenSigner
 from integrations.simulators._webhook_pusher import (
     SHOPEE_RETRIES_S,
     Push,
@@ -33,6 +35,7 @@ from integrations.simulators._webhook_pusher import (
 
 DEFAULT_SHOP_ID = 727720655
 DEFAULT_PARTNER_ID = 2001887
+_DAY_MS = 86_400_000
 
 ORDER_DETAIL_PATH = "/api/v2/order/get_order_detail"
 ORDER_LIST_PATH = "/api/v2/order/get_order_list"
@@ -81,13 +84,16 @@ class ShopeeSimConfig:
     push_time_scale: float = 1.0
     timestamp_tolerance_s: int = 300  # "timestamp … expires in 5 minutes"
     seed: int = 0
+    # None: order numbers and lost-push ids unique to this start (`_ids`); a number: the fixed
+    # numbering from that base.
+    id_base: int | None = None
 
 
 @dataclass
 class _State:
     tokens: ShopTokens
+    lost_ids: IdSequence
     lost: list[dict[str, Any]] = field(default_factory=list)
-    lost_seq: int = 176600
 
 
 class _ShopeePlatform:
@@ -97,6 +103,7 @@ class _ShopeePlatform:
 
     def __init__(self, config: ShopeeSimConfig) -> None:
         self.config = config
+        self._order_numbers = IdSequence(config.id_base, period_ms=_DAY_MS)
 
     def default_shop_id(self) -> str:
         return str(self.config.shop_ids[0])
@@ -105,7 +112,8 @@ class _ShopeePlatform:
         return shop_id.isdigit() and int(shop_id) in self.config.shop_ids
 
     def new_order_id(self, seq: int) -> str:
-        return time.strftime("%y%m%d") + _base36(seq).rjust(8, "0")  # like 220810QSK8S7BX
+        # Like 220810QSK8S7BX; unseeded, the number stays below 36**8 (see `_ids`).
+        return time.strftime("%y%m%d") + _base36(self._order_numbers.next()).rjust(8, "0")
 
     def build_push(self, order: SimOrder, url: str) -> Push:
         body = orjson.dumps(
@@ -137,11 +145,27 @@ def signed_push(partner_key: str, url: str, body: bytes, label: str) -> Push:
     return Push(url=url, body=body, headers=headers, label=label)
 
 
+def _shop_tokens(cfg: ShopeeSimConfig) -> ShopTokens:
+    # The configured tokens act for every shop; tokens from a seller's consent, for theirs.
+    return ShopTokens(
+        {cfg.access_token: None},
+        {cfg.refresh_token: None},
+        signer=TokenSigner(cfg.partner_key),
+        shop_ids=tuple(cfg.shop_ids),
+    )
+
+
+def accepts_refresh_token(config: ShopeeSimConfig, token: str) -> bool:
+    """Whether a simulator started now with this config takes this refresh token."""
+    return _shop_tokens(config).live("refresh", token)
+
+
 def create_app(config: ShopeeSimConfig | None = None) -> FastAPI:
     """A FastAPI app that plays the Shopee Open Platform v2."""
     cfg = replace(config) if config is not None else ShopeeSimConfig()
     # The configured tokens act for every shop; tokens from a seller's consent, for theirs.
-    state = _State(ShopTokens({cfg.access_token: None}, {cfg.refresh_token: None}))
+    lost_base = None if cfg.id_base is None else 176600 + cfg.id_base
+    state = _State(_shop_tokens(cfg), IdSequence(lost_base))
     names = {shop: cfg.shop_names.get(shop, f"Shopee shop {shop}") for shop in cfg.shop_ids}
     partner = AuthPartner(cfg.partner_id, cfg.partner_key, names, cfg.timestamp_tolerance_s)
     policy = PushPolicy(cfg.push_retry, cfg.push_backoff_s, cfg.push_timeout_s, cfg.push_time_scale)
@@ -255,7 +279,7 @@ def _check(
         return error("error_sign", "Wrong sign.", 403)
     if not shop_level:
         return 0
-    if query["access_token"] not in state.tokens.access:
+    if not state.tokens.live("access", query["access_token"]):
         return error("error_auth", "Invalid access_token.", 403)
     shop_id = query.get("shop_id", "")
     if not shop_id.isdigit() or int(shop_id) not in cfg.shop_ids:
@@ -309,9 +333,12 @@ def _refresh(body: dict[str, Any], cfg: ShopeeSimConfig, state: _State) -> Respo
     if body.get("shop_id") not in cfg.shop_ids:
         return error("error_param", "Wrong parameters, detail: shop_id is invalid.")
     old = str(body.get("refresh_token"))
-    if old not in state.tokens.refresh or state.tokens.refresh[old] not in (None, body["shop_id"]):
+    if not state.tokens.live("refresh", old) or state.tokens.refresh[old] not in (
+        None,
+        body["shop_id"],
+    ):
         return error("error_auth", "Invalid refresh_token.", 403)
-    del state.tokens.refresh[old]  # single use: the old refresh token dies now
+    state.tokens.spend(old)  # single use: the old refresh token dies now
     access, refresh = state.tokens.issue(body["shop_id"])
     payload = {
         "error": "",
@@ -329,8 +356,11 @@ def _refresh(body: dict[str, Any], cfg: ShopeeSimConfig, state: _State) -> Respo
 def _record_lost(state: _State, push: Push) -> None:
     # Shopee keeps undelivered pushes for 3 days for get_lost_push_message (§2.1).
     body = json_body(push.body)
-    state.lost_seq += 1
-    entry = {"id": state.lost_seq, "code": body.get("code"), "timestamp": body.get("timestamp")}
+    entry = {
+        "id": state.lost_ids.next(),
+        "code": body.get("code"),
+        "timestamp": body.get("timestamp"),
+    }
     if "shop_id" in body:
         entry["shop_id"] = body["shop_id"]
     state.lost.append({**entry, "data": push.body.decode()})

@@ -20,10 +20,12 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request, Response
 
+from integrations.simulators._ids import IdSequence
 from integrations.simulators._sim_core import Faults, SimCore, build_control_router
 from integrations.simulators._sim_models import SimOrder
 from integrations.simulators._tiktok_auth import AuthApp, Grants, build_auth_router
 from integrations.simulators._tiktok_wire import api_sign, envelope, hmac_hex
+from integrations.simulators._tokens import TokenSigner
 from integrations.simulators._webhook_pusher import (
     TIKTOK_SHOP_RETRIES_S,
     Push,
@@ -84,6 +86,13 @@ class TikTokShopSimConfig:
     push_time_scale: float = 1.0
     webhook_cancel_status: str = "CANCEL"  # §1.2 doc spelling; set "CANCELLED" to test the other
     seed: int = 0
+    # None: order and notification ids unique to this start (`_ids`); a number: the fixed
+    # numbering from that base (0 gives the ids of the official samples' neighbourhood).
+    id_base: int | None = None
+
+
+_NOTIFICATION_ID_BASE = 7380066284010030000  # 19 digits, as in the official sample (§1.2)
+_ORDER_ID_BASE = 576653688135258178  # ~18 digits like real ids
 
 
 class _TikTokPlatform:
@@ -93,7 +102,8 @@ class _TikTokPlatform:
 
     def __init__(self, config: TikTokShopSimConfig) -> None:
         self.config = config
-        self._notification_seq = 7380066284010030000
+        self._notification_ids = IdSequence(config.id_base)
+        self._order_ids = IdSequence(config.id_base)
 
     def default_shop_id(self) -> str:
         return next(iter(self.config.shops))
@@ -102,17 +112,20 @@ class _TikTokPlatform:
         return shop_id in self.config.shops
 
     def new_order_id(self, seq: int) -> str:
-        return str(576653688135258178 + seq * 7919)  # ~18 digits like real ids
+        number = self._order_ids.next()
+        if self.config.id_base is not None:
+            return str(_ORDER_ID_BASE + number * 7919)
+        return str(576 * 10**15 + number)  # still 18 digits
 
     def build_push(self, order: SimOrder, url: str) -> Push:
-        self._notification_seq += 1
+        notification_id = _NOTIFICATION_ID_BASE + self._notification_ids.next()
         status = order.status
         if status == "CANCELLED":
             status = self.config.webhook_cancel_status
         body = orjson.dumps(
             {
                 "type": 1,
-                "tts_notification_id": str(self._notification_seq),
+                "tts_notification_id": str(notification_id),
                 "shop_id": order.shop_id,
                 "timestamp": int(time.time()),
                 "data": {
@@ -131,6 +144,17 @@ class _TikTokPlatform:
         return envelope(status_code, 36009004, "Internal error, please retry later", None)
 
 
+def _grants(cfg: TikTokShopSimConfig) -> Grants:
+    grants = Grants(signer=TokenSigner(cfg.app_secret, "TTP_"), shops=frozenset(cfg.shops))
+    grants.access[cfg.access_token] = grants.refresh[cfg.refresh_token] = frozenset(cfg.shops)
+    return grants
+
+
+def accepts_refresh_token(config: TikTokShopSimConfig, token: str) -> bool:
+    """Whether a simulator started now with this config takes this refresh token."""
+    return _grants(config).live("refresh", token)
+
+
 def create_app(config: TikTokShopSimConfig | None = None) -> FastAPI:
     """A FastAPI app that plays TikTok Shop (API host and auth host in one)."""
     cfg = replace(config) if config is not None else TikTokShopSimConfig()
@@ -140,8 +164,7 @@ def create_app(config: TikTokShopSimConfig | None = None) -> FastAPI:
     faults = Faults(latency_s=cfg.latency_ms / 1000, failure_rate=cfg.failure_rate)
     core = SimCore(platform, pusher, faults, cfg.webhook_url, cfg.seed)
     # The configured tokens act for every shop; tokens from a seller's consent, for theirs.
-    grants = Grants()
-    grants.access[cfg.access_token] = grants.refresh[cfg.refresh_token] = frozenset(cfg.shops)
+    grants = _grants(cfg)
     names = {shop: cfg.shop_names.get(shop, f"TikTok Shop {shop[-4:]}") for shop in cfg.shops}
     auth = AuthApp(cfg.app_key, cfg.app_secret, names, cfg.redirect_url)
 
@@ -207,7 +230,7 @@ def _refuse(
     expected = api_sign(cfg.app_secret, request.url.path, params, body)
     if not hmac.compare_digest(expected, query.get("sign", "")):
         return envelope(401, *BAD_SIGN, None)
-    if request.headers.get("x-tts-access-token") not in grants.access:
+    if not grants.live("access", request.headers.get("x-tts-access-token") or ""):
         return envelope(401, *BAD_TOKEN, None)
     return None
 

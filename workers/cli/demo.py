@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -69,23 +71,38 @@ async def _user(session: AsyncSession, email: str, role: Role, coop_id: int | No
 
 
 async def _connect_simulator_shops(session: AsyncSession, coop_id: int) -> None:
-    """Connect the simulators' default shops, so a simulated live sale lands in the demo coop."""
+    """Connect the simulators' default shops, so a simulated live sale lands in the demo coop.
+
+    A connection that exists keeps its tokens: tokens a simulator issued on a refresh are signed
+    with its secret, so every later or side-by-side simulator process accepts them
+    (`integrations.simulators._tokens`), and overwriting them would undo a refresh that another
+    instance sharing this database made. Only a demo connection that has gone `reauth_required`,
+    or whose refresh token no simulator would take (random tokens of a simulator from before the
+    signed ones), gets the configured tokens back.
+    """
     tiktok, shopee = tiktok_sim.TikTokShopSimConfig(), shopee_sim.ShopeeSimConfig()
-    shops: list[tuple[str, str, str | None, str, str]] = [
+    shops: list[tuple[str, str, str | None, str, str, Callable[[str], bool]]] = [
         ("tiktok_shop", tiktok_sim.DEFAULT_SHOP_ID, tiktok_sim.DEFAULT_SHOP_CIPHER,
-         tiktok.access_token, tiktok.refresh_token),
+         tiktok.access_token, tiktok.refresh_token,
+         lambda token: tiktok_sim.accepts_refresh_token(tiktok, token)),
         ("shopee", str(shopee_sim.DEFAULT_SHOP_ID), None,
-         shopee.access_token, shopee.refresh_token),
+         shopee.access_token, shopee.refresh_token,
+         lambda token: shopee_sim.accepts_refresh_token(shopee, token)),
     ]  # fmt: skip
-    for platform, shop_id, cipher, access, refresh in shops:
+    for platform, shop_id, cipher, access, refresh, accepted in shops:
         exists = (
             await session.execute(
-                select(col(ChannelConnection.id)).where(
+                select(ChannelConnection).where(
                     col(ChannelConnection.platform) == platform,
                     col(ChannelConnection.shop_id) == shop_id,
                 )
             )
         ).scalar()
+        if exists is not None and (
+            exists.status == "reauth_required" or not accepted(exists.refresh_token or "")
+        ):
+            exists.access_token, exists.refresh_token, exists.status = access, refresh, "active"
+            exists.access_expires_at = exists.refresh_expires_at = None
         if exists is None:
             session.add(
                 ChannelConnection(
