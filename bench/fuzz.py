@@ -17,6 +17,10 @@ from pathlib import Path
 
 from bench.env import ROOT, free_port, fresh_database, own_redis_db, process, wait_http
 
+# Direct checkout and /webhooks/stripe answer 503 where Stripe is not configured: the fuzzed API
+# gets the Stripe simulator, so those operations are fuzzed rather than refused.
+STRIPE_KEY, STRIPE_WEBHOOK_SECRET = "sk_test_fuzz", "whsec_fuzz"
+
 MAX_EXAMPLES = os.environ.get("FUZZ_MAX_EXAMPLES", "15")
 MAX_TIME_S = os.environ.get("FUZZ_MAX_TIME_S", "90")
 CHECKS = ",".join(
@@ -69,8 +73,11 @@ def _schemathesis(base: str, token: str, report: Path) -> int:
 async def main() -> int:
     """Serve a fresh database's API, fuzz it, tear everything down; schemathesis's exit code."""
     async with fresh_database() as db_url, own_redis_db() as redis_url:
-        port = free_port()
+        port, stripe_port = free_port(), free_port()
         env = {
+            "STRIPE_API_BASE": f"http://127.0.0.1:{stripe_port}",
+            "STRIPE_API_KEY": STRIPE_KEY,
+            "STRIPE_WEBHOOK_SECRET": STRIPE_WEBHOOK_SECRET,
             "DATABASE_URL": db_url,
             "REDIS_URL": redis_url,
             "PORT": str(port),
@@ -88,9 +95,12 @@ async def main() -> int:
         }
         token = _seed(env)
         logs = Path(tempfile.mkdtemp(prefix="phien-fuzz-"))
-        with process(["api"], env, logs / "api.log"):
+        stripe = ["simulate", "stripe", "--port", str(stripe_port),
+                  "--webhook-url", "http://127.0.0.1:9/unused"]  # fmt: skip
+        with process(stripe, env, logs / "stripe.log"), process(["api"], env, logs / "api.log"):
             base = f"http://127.0.0.1:{port}"
             await wait_http(f"{base}/health", within_s=60)
+            await wait_http(f"http://127.0.0.1:{stripe_port}/_sim/stats", within_s=60)
             code = await asyncio.to_thread(_schemathesis, base, token, logs / "junit.xml")
         print(f"fuzz: API log and JUnit report in {logs}")
         return code
