@@ -125,16 +125,26 @@ def moves(batch_status: str, gettext: Gettext) -> list[Move]:
     return []
 
 
+def _parse_day(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
 @router.get("/desk")
 async def desk_page(
     request: Request,
     session: SessionDep,
     actor: PageActor,
-    day: Annotated[date | None, Query()] = None,
+    day: Annotated[str | None, Query()] = None,
 ) -> Response:
-    """The day's pickup batches in the person's scope (today in Vietnam by default)."""
+    """The day's pickup batches in the person's scope (today in Vietnam by default).
+
+    A `day` that is not a date (a mistyped or truncated link) shows today rather than an error.
+    """
     today = datetime.now(VN).date()
-    shown = day or today
+    shown = _parse_day(day) or today
     page = await list_batches(session, actor, day=shown, limit=DAY_BATCHES)
     # In the order the drivers come: by pickup window.
     batches = sorted(page.items, key=lambda b: (b.window_start, b.cooperative_name, b.id))

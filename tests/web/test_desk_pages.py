@@ -210,3 +210,13 @@ async def test_a_day_at_the_calendar_edge_is_shown_not_a_500(api_base: str, worl
         assert first.status_code == 200, first.status_code
         assert 'href="/desk?day=0001-01-02"' in first.text
         assert 'rel="prev"' not in first.text
+
+
+async def test_a_day_that_is_not_a_date_shows_today_not_an_error(
+    api_base: str, world: World
+) -> None:
+    async with _signed_in(api_base, world.users["logistics"].token) as (browser, _):
+        for garbage in ("garbage", "2026-13-45", "%00", "9" * 40):
+            page = await browser.get("/desk", params={"day": garbage})
+            assert page.status_code == 200, (garbage, page.status_code)
+            assert "text/html" in page.headers["content-type"]
