@@ -27,6 +27,32 @@ SOURCE = "webhook:stripe"
 CURRENCY = "vnd"
 
 
+@dataclass(frozen=True)
+class Ending:
+    """An event that ends an unpaid checkout: how it releases the stock, and the outcomes."""
+
+    status: CheckoutStatus
+    reason: str
+    released: str
+    after_paid: str  # the outcome when the payment came first: recorded and ignored
+
+
+ENDINGS = {
+    EXPIRED: Ending(
+        status=CheckoutStatus.EXPIRED,
+        reason="checkout session expired",
+        released="released",
+        after_paid="expired_after_paid_ignored",
+    ),
+    ASYNC_FAILED: Ending(
+        status=CheckoutStatus.FAILED,
+        reason="the delayed payment failed",
+        released="payment_failed",
+        after_paid="failed_after_paid_ignored",
+    ),
+}
+
+
 class UnknownSession(Exception):
     """No direct order of ours has this Checkout Session: the row is parked with this reason."""
 
@@ -104,24 +130,15 @@ async def apply_session_event(session: AsyncSession, event: SessionEvent) -> str
             " amount or currency differs"
         )
     bind_session(checkout, event.session_id)
-    if event.type == EXPIRED:
+    ending = ENDINGS.get(event.type)
+    if ending is not None:
         if checkout.paid_at is not None:
             events.record(session, order.id, "stale_event_ignored", SOURCE, type=event.type)
-            return "expired_after_paid_ignored"
+            return ending.after_paid
         done = await release_unpaid(
-            session, checkout, order, source=SOURCE, reason="checkout session expired",
-            status=CheckoutStatus.EXPIRED,
-        )  # fmt: skip
-        return "released" if done else "already_released"
-    if event.type == ASYNC_FAILED:
-        if checkout.paid_at is not None:
-            events.record(session, order.id, "stale_event_ignored", SOURCE, type=event.type)
-            return "failed_after_paid_ignored"
-        done = await release_unpaid(
-            session, checkout, order, source=SOURCE, reason="the delayed payment failed",
-            status=CheckoutStatus.FAILED,
-        )  # fmt: skip
-        return "payment_failed" if done else "already_released"
+            session, checkout, order, source=SOURCE, reason=ending.reason, status=ending.status
+        )
+        return ending.released if done else "already_released"
     if event.type == COMPLETED and event.payment_status not in PAID:
         if checkout.released_at is not None:
             return "already_released"  # its failure (or expiry) came first

@@ -48,12 +48,17 @@ class RateLimits:
         self.per_address: RateLimitItem = parse(per_address)
         self.writes_per_token: RateLimitItem = parse(writes_per_token)
 
+    async def _hit(self, item: RateLimitItem, kind: str, key: str) -> int | None:
+        """Count one hit (Redis errors propagate); seconds until the window frees when over."""
+        if await self._limiter.hit(item, kind, key):
+            return None
+        stats = await self._limiter.get_window_stats(item, kind, key)
+        return max(1, math.ceil(stats.reset_time - time.time()))
+
     async def retry_after_for(self, item: RateLimitItem, kind: str, key: str) -> int | None:
         """Count one hit of `key` against `item` alone; seconds to wait when over, else None."""
         try:
-            if not await self._limiter.hit(item, kind, key):
-                stats = await self._limiter.get_window_stats(item, kind, key)
-                return max(1, math.ceil(stats.reset_time - time.time()))
+            return await self._hit(item, kind, key)
         except Exception as exc:
             log.warning("rate limit unavailable", extra={"error": type(exc).__name__})
         return None
@@ -67,9 +72,9 @@ class RateLimits:
             checks.append((self.writes_per_token, "token", digest))
         try:
             for item, kind, key in checks:
-                if not await self._limiter.hit(item, kind, key):
-                    stats = await self._limiter.get_window_stats(item, kind, key)
-                    return max(1, math.ceil(stats.reset_time - time.time()))
+                wait = await self._hit(item, kind, key)
+                if wait is not None:
+                    return wait
         except Exception as exc:
             # Rate limits protect the service; with Redis away they must not become the outage.
             log.warning("rate limit unavailable", extra={"error": type(exc).__name__})

@@ -12,7 +12,8 @@ Errors come out as the provider-neutral `PaymentError` (refused for good) or `Pa
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 import orjson
 import stripe
@@ -28,6 +29,7 @@ from integrations.payments.types import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CURRENCY = "vnd"
 # The reasons Stripe's refund API accepts; anything else travels in the refund's metadata.
@@ -107,6 +109,14 @@ def map_error(exc: stripe.StripeError) -> PaymentError | PaymentUnavailable:
     return PaymentError(message, code=code, status=status)
 
 
+async def _mapped(call: Awaitable[T]) -> T:
+    """Await one Stripe call, its errors turned into ours (see `map_error`)."""
+    try:
+        return await call
+    except stripe.StripeError as exc:
+        raise map_error(exc) from None
+
+
 class StripePayments:
     """The `Payments` protocol over the official `stripe` library (async calls only)."""
 
@@ -161,32 +171,27 @@ class StripePayments:
             "expires_at": expires_at,
             "metadata": metadata,
         }
-        try:
-            session = await self._client.v1.checkout.sessions.create_async(
+        session = await _mapped(
+            self._client.v1.checkout.sessions.create_async(
                 params, options={"idempotency_key": idempotency_key}
             )
-        except stripe.StripeError as exc:
-            raise map_error(exc) from None
+        )
         return session_from(session)
 
     async def retrieve_checkout_session(self, session_id: str) -> CheckoutSession:
         """The session as Stripe holds it now (re-read when events arrive out of order)."""
-        try:
-            session = await self._client.v1.checkout.sessions.retrieve_async(session_id)
-        except stripe.StripeError as exc:
-            raise map_error(exc) from None
+        session = await _mapped(self._client.v1.checkout.sessions.retrieve_async(session_id))
         return session_from(session)
 
     async def expire_checkout_session(
         self, session_id: str, *, idempotency_key: str
     ) -> CheckoutSession:
         """Expire an open session (Stripe refuses one that is complete or already expired)."""
-        try:
-            session = await self._client.v1.checkout.sessions.expire_async(
+        session = await _mapped(
+            self._client.v1.checkout.sessions.expire_async(
                 session_id, options={"idempotency_key": idempotency_key}
             )
-        except stripe.StripeError as exc:
-            raise map_error(exc) from None
+        )
         return session_from(session)
 
     async def create_refund(
@@ -198,20 +203,16 @@ class StripePayments:
             params["amount"] = amount_vnd
         if reason in STRIPE_REFUND_REASONS:
             params["reason"] = reason
-        try:
-            refund = await self._client.v1.refunds.create_async(
+        refund = await _mapped(
+            self._client.v1.refunds.create_async(
                 params, options={"idempotency_key": idempotency_key}
             )
-        except stripe.StripeError as exc:
-            raise map_error(exc) from None
+        )
         return refund_from(refund)
 
     async def retrieve_refund(self, refund_id: str) -> Refund:
         """A refund as Stripe holds it now (its status may move from pending)."""
-        try:
-            refund = await self._client.v1.refunds.retrieve_async(refund_id)
-        except stripe.StripeError as exc:
-            raise map_error(exc) from None
+        refund = await _mapped(self._client.v1.refunds.retrieve_async(refund_id))
         return refund_from(refund)
 
     async def aclose(self) -> None:

@@ -296,14 +296,7 @@ class StripeState:
 
     def create_session(self, params: dict[str, Any], base_url: str) -> dict[str, Any]:
         """Validate a create request as Stripe does and store the new open session."""
-        unknown = sorted(set(params) - SESSION_PARAMS)
-        if unknown:
-            raise StripeApiError(
-                400,
-                f"Received unknown parameter: {unknown[0]}",
-                code="parameter_unknown",
-                param=unknown[0],
-            )
+        _refuse_unknown(params, SESSION_PARAMS)
         mode = params.get("mode")
         if not mode:
             raise StripeApiError(
@@ -456,14 +449,7 @@ class StripeState:
 
     def create_refund(self, params: dict[str, Any]) -> dict[str, Any]:
         """Refund part or the rest of a succeeded payment; never more than is left."""
-        unknown = sorted(set(params) - REFUND_PARAMS)
-        if unknown:
-            raise StripeApiError(
-                400,
-                f"Received unknown parameter: {unknown[0]}",
-                code="parameter_unknown",
-                param=unknown[0],
-            )
+        _refuse_unknown(params, REFUND_PARAMS)
         intent_id = params.get("payment_intent")
         if not intent_id:
             raise StripeApiError(
@@ -580,6 +566,18 @@ class StripeState:
         shown.pop("webhook_secret")
         shown.pop("api_key")
         return shown
+
+
+def _refuse_unknown(params: dict[str, Any], known: frozenset[str]) -> None:
+    """Stripe's answer to a parameter it does not take (the first, by name)."""
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise StripeApiError(
+            400,
+            f"Received unknown parameter: {unknown[0]}",
+            code="parameter_unknown",
+            param=unknown[0],
+        )
 
 
 def _event_bytes(event: dict[str, Any]) -> bytes:

@@ -7,7 +7,9 @@ import asyncio
 import httpx
 
 from api.accounts.models import Role
+from api.checkout.models import Checkout
 from api.core.db import Database
+from api.orders.models import Order
 from integrations.payments.stripe_client import StripePayments
 from tests.checkout.conftest import Shop
 from tests.checkout.rig import (
@@ -29,14 +31,20 @@ async def _cancel(shop: Shop, headers: dict[str, str], order_id: int | None) -> 
         return await http.post(f"/api/v1/orders/{order_id}/cancel", headers=headers)
 
 
+async def _paid(shop: Shop, db: Database, world: World) -> tuple[str, Checkout, Order]:
+    """A direct order paid at Stripe and confirmed: its reference, checkout and order."""
+    reference, session_id = await opened(shop, db, world)
+    await StripeSim(shop.stripe).pay(session_id)
+    await work(shop)
+    checkout, order = await checkout_row(db, reference)
+    return reference, checkout, order
+
+
 async def test_cancelling_a_paid_order_twice_refunds_it_once(
     shop: Shop, db: Database, world: World
 ) -> None:
     sim = StripeSim(shop.stripe)
-    reference, session_id = await opened(shop, db, world)
-    await sim.pay(session_id)
-    await work(shop)
-    _, order = await checkout_row(db, reference)
+    reference, _, order = await _paid(shop, db, world)
     assert order.status == "confirmed"
     coop_admin = world.users["coop_admin"].headers
 
@@ -99,10 +107,7 @@ async def test_a_parcel_the_courier_has_cannot_be_cancelled_and_is_not_refunded(
     shop: Shop, db: Database, world: World
 ) -> None:
     sim = StripeSim(shop.stripe)
-    reference, session_id = await opened(shop, db, world)
-    await sim.pay(session_id)
-    await work(shop)
-    _, order = await checkout_row(db, reference)
+    reference, _, order = await _paid(shop, db, world)
     [shipment] = await shipments(db, order.id)
     assert shipment.id is not None
     await set_shipment(db, shipment.id, status="picked_up")
@@ -154,10 +159,7 @@ async def test_a_refund_made_in_stripes_dashboard_is_not_booked_as_ours(
     shop: Shop, db: Database, world: World
 ) -> None:
     sim = StripeSim(shop.stripe)
-    reference, session_id = await opened(shop, db, world)
-    await sim.pay(session_id)
-    await work(shop)
-    checkout, order = await checkout_row(db, reference)
+    reference, checkout, order = await _paid(shop, db, world)
     assert checkout.payment_intent is not None
     payments = StripePayments(api_key=shop.settings.stripe_api_key.get_secret_value(),
                               api_base=shop.stripe)  # fmt: skip

@@ -39,6 +39,15 @@ async def _ids(sim: StripeSim, kind: str) -> list[str]:
     return [e["id"] for e in await sim.events(kind)]
 
 
+async def _paid_late(sim: StripeSim, session_id: str, order: str) -> tuple[str, str]:
+    """The session expires and is paid anyway, its events held: their ids (completed, expired)."""
+    await sim.hold_events()
+    await sim.late_payment(session_id, order=order)
+    [completed] = await _ids(sim, "checkout.session.completed")
+    [expired] = await _ids(sim, "checkout.session.expired")
+    return completed, expired
+
+
 async def test_a_completed_event_delivered_three_times_is_applied_once(
     shop: Shop, db: Database, world: World
 ) -> None:
@@ -83,10 +92,7 @@ async def test_an_expired_event_after_the_payment_is_recorded_and_ignored(
 ) -> None:
     sim = StripeSim(shop.stripe)
     reference, session_id = await opened(shop, db, world)
-    await sim.hold_events()
-    await sim.late_payment(session_id, order="completed_first")
-    [completed] = await _ids(sim, "checkout.session.completed")
-    [expired] = await _ids(sim, "checkout.session.expired")
+    completed, expired = await _paid_late(sim, session_id, "completed_first")
 
     await sim.deliver([completed])
     await work(shop)
@@ -107,10 +113,7 @@ async def test_paid_after_expiry_with_stock_left_is_reserved_again_and_confirmed
 ) -> None:
     sim = StripeSim(shop.stripe)
     reference, session_id = await opened(shop, db, world)
-    await sim.hold_events()
-    await sim.late_payment(session_id, order="expired_first")
-    [completed] = await _ids(sim, "checkout.session.completed")
-    [expired] = await _ids(sim, "checkout.session.expired")
+    completed, expired = await _paid_late(sim, session_id, "expired_first")
 
     await sim.deliver([expired])
     await work(shop)
@@ -135,10 +138,7 @@ async def test_paid_after_expiry_with_the_stock_gone_is_refunded_once_and_flagge
 ) -> None:
     sim = StripeSim(shop.stripe)
     reference, session_id = await opened(shop, db, world)
-    await sim.hold_events()
-    await sim.late_payment(session_id, order="expired_first")
-    [completed] = await _ids(sim, "checkout.session.completed")
-    [expired] = await _ids(sim, "checkout.session.expired")
+    completed, expired = await _paid_late(sim, session_id, "expired_first")
     await sim.deliver([expired])
     await work(shop)
     async with db.session() as session:  # the rest sold elsewhere meanwhile
@@ -270,10 +270,7 @@ async def test_a_live_order_paid_after_expiry_claims_its_offer_units_again(
     reference = response.json()["order_reference"]
     checkout, _ = await checkout_row(db, reference)
     assert checkout.stripe_session_id is not None
-    await sim.hold_events()
-    await sim.late_payment(checkout.stripe_session_id, order="expired_first")
-    [completed] = await _ids(sim, "checkout.session.completed")
-    [expired] = await _ids(sim, "checkout.session.expired")
+    completed, expired = await _paid_late(sim, checkout.stripe_session_id, "expired_first")
     await sim.deliver([expired])
     await work(shop)
     assert await _claimed(db) == 0

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from api.core.db import utcnow
+from sqlalchemy import select
+from sqlmodel import col
+
+from api.core.db import PhienSession, utcnow
 from api.core.limits import ERROR_MAX
 from api.webhooks.models import InboundEvent
 
@@ -17,6 +20,21 @@ from api.webhooks.models import InboundEvent
 OUTAGE_ATTEMPTS = 25
 # Anything else: five tries over about a minute.
 POISON_ATTEMPTS = 5
+
+
+async def take_open(session: PhienSession, event_id: int) -> InboundEvent | None:
+    """The inbox row, locked, if it is still open (neither handled nor parked) and no other
+    worker holds it; else None."""
+    row = await session.execute(
+        select(InboundEvent)
+        .where(
+            col(InboundEvent.id) == event_id,
+            col(InboundEvent.handled_at).is_(None),
+            col(InboundEvent.parked_at).is_(None),
+        )
+        .with_for_update(skip_locked=True)
+    )
+    return row.scalar_one_or_none()
 
 
 def retry_delay(attempts: int) -> float:

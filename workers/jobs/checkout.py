@@ -33,7 +33,7 @@ from integrations.payments.types import (
     Payments,
     PaymentUnavailable,
 )
-from workers.jobs.attempts import park, record_done, record_failure, retry_delay
+from workers.jobs.attempts import park, record_done, record_failure, retry_delay, take_open
 
 log = logging.getLogger(__name__)
 
@@ -45,19 +45,6 @@ def payments_of(ctx: dict[str, Any]) -> Payments:
         # Not configured (no STRIPE_API_KEY): waited out like an outage, with backoff.
         raise PaymentUnavailable("no payments client: STRIPE_API_KEY is not configured")
     return payments
-
-
-async def _take(session: PhienSession, event_id: int) -> InboundEvent | None:
-    row = await session.execute(
-        select(InboundEvent)
-        .where(
-            col(InboundEvent.id) == event_id,
-            col(InboundEvent.handled_at).is_(None),
-            col(InboundEvent.parked_at).is_(None),
-        )
-        .with_for_update(skip_locked=True)
-    )
-    return row.scalar_one_or_none()
 
 
 def _parsed(raw: bytes) -> tuple[str, dict[str, Any]] | None:
@@ -96,7 +83,7 @@ async def _failed(ctx: dict[str, Any], event_id: int, error: str) -> float | Non
 async def process_stripe_event(ctx: dict[str, Any], event_id: int) -> str:
     """Apply one stored Stripe event to its direct order; return the outcome."""
     async with ctx["db"].session() as session:
-        event = await _take(session, event_id)
+        event = await take_open(session, event_id)
         if event is None:
             return "skipped"
         try:

@@ -20,8 +20,6 @@ from collections.abc import Callable
 from typing import Any
 
 from arq import Retry
-from sqlalchemy import select
-from sqlmodel import col
 
 from api.core.db import PhienSession
 from api.shipments.tracking import apply_tracking, find_shipment, record_unknown
@@ -35,7 +33,7 @@ from integrations.carriers.base import (
 )
 from integrations.carriers.ghn.statuses import map_status as ghn_status
 from workers.context import carriers_of
-from workers.jobs.attempts import record_done, record_failure, retry_delay
+from workers.jobs.attempts import record_done, record_failure, retry_delay, take_open
 
 log = logging.getLogger(__name__)
 
@@ -53,19 +51,6 @@ class ReRead:
     """What the carrier's API said about an unsigned event: the update to apply, or None."""
 
     update: TrackingUpdate | None
-
-
-async def _take(session: PhienSession, event_id: int) -> InboundEvent | None:
-    row = await session.execute(
-        select(InboundEvent)
-        .where(
-            col(InboundEvent.id) == event_id,
-            col(InboundEvent.handled_at).is_(None),
-            col(InboundEvent.parked_at).is_(None),
-        )
-        .with_for_update(skip_locked=True)
-    )
-    return row.scalar_one_or_none()
 
 
 def parse_stored(event: InboundEvent) -> list[TrackingUpdate] | None:
@@ -155,7 +140,7 @@ async def process_carrier_event(ctx: dict[str, Any], event_id: int) -> str:
             return "failed"
         raise Retry(defer=delay) from exc
     async with ctx["db"].session() as session:
-        event = await _take(session, event_id)
+        event = await take_open(session, event_id)
         if event is None:
             return "skipped"
         source = event.source
