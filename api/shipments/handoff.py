@@ -19,7 +19,6 @@ from typing import Any
 import orjson
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -228,6 +227,9 @@ _RECORD_BOOKING = text(
             booked_at = now(), status_at = now(), updated_at = now(),
             carrier_call_until = NULL, awaiting_confirmation_since = NULL
         WHERE id = :id AND waybill IS NULL
+          -- a waybill another of our shipments holds is not taken (the carrier re-issued it)
+          AND NOT EXISTS (SELECT 1 FROM shipments h
+                          WHERE h.carrier = shipments.carrier AND h.waybill = :waybill)
         RETURNING order_id
     ), o AS (
         UPDATE orders SET fulfilment_status = 'handed_off', updated_at = now()
@@ -236,13 +238,10 @@ _RECORD_BOOKING = text(
     )
     INSERT INTO order_events (order_id, kind, source, detail)
     SELECT order_id, 'handed_off', 'handoff', CAST(:detail AS jsonb) FROM s
+    RETURNING order_id
     """
 )
-
-
-# The carrier handing out a waybill we already hold (a carrier-side reset, a simulator restarted
-# over a kept database) must park the parcel, not fail the job in a loop.
-WAYBILL_UNIQUE = "uq_shipments_carrier_waybill"
+_WAYBILL_HOLDER = text("SELECT id FROM shipments WHERE carrier = :carrier AND waybill = :waybill")
 
 
 async def record_booking(
@@ -265,19 +264,22 @@ async def record_booking(
         "detail": orjson.dumps(detail).decode(),
         "handoff_from": _HANDOFF_FROM,
     }
-    try:
-        # A savepoint: a clash parks this parcel, and its neighbours' answers still commit.
-        async with session.begin_nested():
-            await session.execute(_RECORD_BOOKING, params)
-    except IntegrityError as exc:
-        if WAYBILL_UNIQUE not in str(exc.orig):
-            raise
-        await record_refusal(
-            session,
-            claim,
-            f"{claim.carrier} answered waybill {booking.waybill}, which another of our "
-            "shipments already holds: check with the carrier before booking again",
-        )
+    if (await session.execute(_RECORD_BOOKING, params)).first() is None:
+        # Not recorded: settled meanwhile (a webhook, a rescued runner), or - rarely - the carrier
+        # re-issued a waybill another of our shipments holds (a carrier-side reset, a simulator
+        # restarted over a kept database): that parcel is parked for a person, not retried.
+        holder = (
+            await session.execute(
+                _WAYBILL_HOLDER, {"carrier": claim.carrier, "waybill": booking.waybill}
+            )
+        ).scalar()
+        if holder is not None and holder != claim.shipment_id:
+            await record_refusal(
+                session,
+                claim,
+                f"{claim.carrier} answered waybill {booking.waybill}, which our shipment "
+                f"{holder} already holds: check with the carrier before booking again",
+            )
         return
     # A re-booking of an order whose parcel left a batch joins its carrier's open batch.
     await follow(session, claim.shipment_id, source="job")
